@@ -1,0 +1,10 @@
+/* libhypercore — a C implementation of Hypercore, byte-compatible with hypercore@10.38.2.
+ * The umbrella header: include this one. */
+#ifndef HYPERCORE_H
+#define HYPERCORE_H
+
+#include "hypercore/common.h"
+#include "hypercore/storage.h"
+#include "hypercore/core.h"
+
+#endif

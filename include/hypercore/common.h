@@ -1,0 +1,92 @@
+/* libhypercore — common definitions: errors, sizes, export macro, buffers. */
+#ifndef HYPERCORE_COMMON_H
+#define HYPERCORE_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define HC_EXPORT __attribute__((visibility("default")))
+#define HC_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define HC_EXPORT
+#define HC_WARN_UNUSED
+#endif
+
+#define HC_VERSION_STRING "0.1.0"
+
+#define HC_KEY_BYTES 32        /* core key, discovery key, public key */
+#define HC_SECRET_KEY_BYTES 64 /* Ed25519 secret key (seed || public key) */
+#define HC_SEED_BYTES 32
+#define HC_HASH_BYTES 32       /* BLAKE2b-256 */
+#define HC_SIGNATURE_BYTES 64
+#define HC_MAX_BLOCK_BYTES (15u * 1024u * 1024u) /* MAX_SUGGESTED_BLOCK_SIZE of the reference */
+
+/* Error codes. Values are pinned: never renumber, only append.
+ * X(name, value, message) */
+#define HC_ERRNO_MAP(X)                                                              \
+  X(HC_OK, 0, "success")                                                             \
+  X(HC_ERR_INVALID_ARG, -1, "invalid argument")                                      \
+  X(HC_ERR_NOMEM, -2, "out of memory")                                               \
+  X(HC_ERR_IO, -3, "I/O error")                                                      \
+  X(HC_ERR_SHORT_READ, -4, "short read")                                             \
+  X(HC_ERR_DECODE, -5, "malformed encoding")                                         \
+  X(HC_ERR_CORRUPT, -6, "storage is corrupt")                                        \
+  X(HC_ERR_BAD_SIGNATURE, -7, "signature does not verify")                           \
+  X(HC_ERR_NOBUF, -8, "buffer too small")                                            \
+  X(HC_ERR_PROTOCOL, -9, "protocol violation by the remote peer")                    \
+  X(HC_ERR_CALLBACK, -10, "callback failed")                                         \
+  X(HC_ERR_CLOSED, -11, "closed")                                                    \
+  X(HC_ERR_NOT_FOUND, -12, "not found")                                              \
+  X(HC_ERR_OUT_OF_RANGE, -13, "index out of range")                                  \
+  X(HC_ERR_NOT_AVAILABLE, -14, "block not available locally")                        \
+  X(HC_ERR_NOT_WRITABLE, -15, "core is not writable (no secret key)")                \
+  X(HC_ERR_BAD_CHECKSUM, -16, "hash does not match the signed tree")                 \
+  X(HC_ERR_KEY_MISMATCH, -17, "key does not match the stored core")                  \
+  X(HC_ERR_LOCKED, -18, "core is locked by another process")                         \
+  X(HC_ERR_NOSPC, -19, "no space left on device")                                    \
+  X(HC_ERR_EXISTS, -20, "core already exists")                                       \
+  X(HC_ERR_NO_CORE, -21, "no core at this location")                                 \
+  X(HC_ERR_INCOMPATIBLE, -22, "incompatible storage format")                         \
+  X(HC_ERR_BLOCK_TOO_LARGE, -23, "block too large")                                  \
+  X(HC_ERR_BAD_PROOF, -24, "proof does not verify")                                  \
+  X(HC_ERR_SNAPSHOT_STALE, -25, "snapshot no longer valid: core truncated below it") \
+  X(HC_ERR_HEADER_OVERFLOW, -26, "oplog header too large")                           \
+  X(HC_ERR_TIMEOUT, -27, "timed out")                                                \
+  X(HC_ERR_HANDSHAKE, -28, "handshake failed")                                       \
+  X(HC_ERR_CANCELLED, -29, "cancelled")                                              \
+  X(HC_ERR_BUSY, -30, "operation not allowed now")
+
+typedef enum {
+#define HC__ERR_ENUM(name, value, msg) name = value,
+  HC_ERRNO_MAP(HC__ERR_ENUM)
+#undef HC__ERR_ENUM
+} hc_err;
+
+/* A human-readable message for an error code (never NULL). */
+HC_EXPORT const char *hc_strerror(int err);
+/* The symbolic name of an error code, e.g. "HC_ERR_CORRUPT" (never NULL). */
+HC_EXPORT const char *hc_err_name(int err);
+
+/* A borrowed byte range. */
+typedef struct hc_buf {
+  const uint8_t *data;
+  size_t len;
+} hc_buf;
+
+/* Frees memory the library allocated and handed to the caller (hc_core_get_alloc, ...). */
+HC_EXPORT void hc_free(void *p);
+
+/* Lowercase hex of `len` bytes into `out` (2*len+1 bytes, NUL terminated). */
+HC_EXPORT void hc_hex_encode(char *out, const uint8_t *in, size_t len);
+/* Parses exactly `len` bytes of hex. Returns HC_OK or HC_ERR_INVALID_ARG. */
+HC_EXPORT int hc_hex_decode(uint8_t *out, size_t len, const char *hex);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

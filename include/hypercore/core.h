@@ -1,0 +1,173 @@
+/* libhypercore — the core log: create/open, append, read, truncate, clear, proofs, verify. */
+#ifndef HYPERCORE_CORE_H
+#define HYPERCORE_CORE_H
+
+#include <stdbool.h>
+
+#include "common.h"
+#include "storage.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hc_core hc_core;
+typedef struct hc_snapshot hc_snapshot;
+
+/* Options for hc_core_open. Zero-initialise, set version = HC_CORE_OPTS_VERSION. */
+#define HC_CORE_OPTS_VERSION 1
+typedef struct hc_core_opts {
+  int version;
+  /* Create the core if storage is empty (default when create_if_missing is unset: yes). */
+  bool no_create;
+  /* Wipe any existing core first (reference `overwrite: true`). */
+  bool overwrite;
+  /* Open read-only: no writes at all to storage (no lock, no oplog repair). */
+  bool readonly;
+  /* fsync every file touched by a mutation before the call returns. Default off, as the
+   * reference (which never fsyncs); hc_core_flush() always syncs. */
+  bool durable;
+  /* Key material for a new core, at most one of them: a 32-byte seed for the Ed25519 pair, or
+   * a 64-byte secret key. Neither: a random key pair. */
+  const uint8_t *seed;
+  const uint8_t *secret_key;
+  /* The expected core key. For a new core without key material this creates a read-only core
+   * for that key (a clone); for an existing core a different stored key is HC_ERR_KEY_MISMATCH. */
+  const uint8_t *key;
+} hc_core_opts;
+
+/* Opens (or creates) a core on storage from `factory`. On success the core uses the factory
+ * until hc_core_close; the caller still owns (and frees) the factory afterwards.
+ * Errors: HC_ERR_NO_CORE (empty storage and no_create), HC_ERR_CORRUPT, HC_ERR_KEY_MISMATCH,
+ * HC_ERR_LOCKED, HC_ERR_INCOMPATIBLE, HC_ERR_IO, HC_ERR_NOMEM. */
+HC_EXPORT int hc_core_open(hc_core **out, hc_storage_factory *factory, const hc_core_opts *opts);
+
+/* hc_core_open on files in `dir` (owns its file factory). */
+HC_EXPORT int hc_core_open_dir(hc_core **out, const char *dir, const hc_core_opts *opts);
+
+/* Flushes nothing (the oplog holds unflushed state, as in the reference) and frees the core.
+ * NULL is fine. Snapshots must be freed first. */
+HC_EXPORT void hc_core_close(hc_core *core);
+
+/* Flushes the oplog into tree/bitfield/header and fsyncs every file. */
+HC_EXPORT int hc_core_flush(hc_core *core);
+
+/* Properties. */
+HC_EXPORT const uint8_t *hc_core_key(const hc_core *core);           /* 32 bytes */
+HC_EXPORT const uint8_t *hc_core_discovery_key(const hc_core *core); /* 32 bytes */
+HC_EXPORT uint64_t hc_core_length(const hc_core *core);
+HC_EXPORT uint64_t hc_core_byte_length(const hc_core *core);
+HC_EXPORT uint64_t hc_core_fork(const hc_core *core);
+HC_EXPORT uint64_t hc_core_contiguous_length(const hc_core *core);
+HC_EXPORT bool hc_core_writable(const hc_core *core);
+/* The current signature (NULL when length is 0 or unsigned) and its length. */
+HC_EXPORT const uint8_t *hc_core_signature(const hc_core *core, size_t *len);
+/* The encoded manifest (NULL if none) and its length. */
+HC_EXPORT const uint8_t *hc_core_manifest(const hc_core *core, size_t *len);
+/* Copies the 32-byte public key (HC_ERR_NOT_FOUND if the core has no key pair). */
+HC_EXPORT int hc_core_public_key(const hc_core *core, uint8_t out[HC_KEY_BYTES]);
+
+/* Appends blocks[0..n) with one signature. On success *length / *byte_length (may be NULL) hold
+ * the new totals. Errors: HC_ERR_NOT_WRITABLE, HC_ERR_BLOCK_TOO_LARGE, HC_ERR_IO, HC_ERR_NOSPC. */
+HC_EXPORT int hc_core_append(hc_core *core, const hc_buf *blocks, size_t n, uint64_t *length,
+                             uint64_t *byte_length);
+
+/* Size in bytes of block `index`. Errors: HC_ERR_OUT_OF_RANGE, HC_ERR_NOT_AVAILABLE. */
+HC_EXPORT int hc_core_block_size(hc_core *core, uint64_t index, size_t *size);
+
+/* Reads block `index` into buf (capacity cap); *len gets its size. HC_ERR_NOBUF (with *len set)
+ * if cap is too small. Errors: HC_ERR_OUT_OF_RANGE, HC_ERR_NOT_AVAILABLE, HC_ERR_IO. */
+HC_EXPORT int hc_core_get(hc_core *core, uint64_t index, uint8_t *buf, size_t cap, size_t *len);
+
+/* Like hc_core_get into a new buffer; free *out with hc_free. */
+HC_EXPORT int hc_core_get_alloc(hc_core *core, uint64_t index, uint8_t **out, size_t *len);
+
+/* Like hc_core_get, and also checks the block's hash against the signed tree
+ * (HC_ERR_BAD_CHECKSUM if the stored bytes are corrupt). */
+HC_EXPORT int hc_core_get_verified(hc_core *core, uint64_t index, uint8_t *buf, size_t cap,
+                                   size_t *len);
+
+/* True when every block in [start, end) is stored locally (false if end > length). */
+HC_EXPORT bool hc_core_has(hc_core *core, uint64_t start, uint64_t end);
+
+/* Tree hash (root hash) at `length` (<= current length) into out. */
+HC_EXPORT int hc_core_tree_hash(hc_core *core, uint64_t length, uint8_t out[HC_HASH_BYTES]);
+
+/* Truncates to new_length, bumps the fork by one and re-signs. Errors: HC_ERR_NOT_WRITABLE,
+ * HC_ERR_OUT_OF_RANGE (new_length > length). */
+HC_EXPORT int hc_core_truncate(hc_core *core, uint64_t new_length);
+/* As hc_core_truncate with an explicit fork id (must be >= the current one). */
+HC_EXPORT int hc_core_truncate_fork(hc_core *core, uint64_t new_length, uint64_t fork);
+
+/* Drops local data of blocks [start, end) (the tree stays); *freed (may be NULL) gets the bytes
+ * of block data released. */
+HC_EXPORT int hc_core_clear(hc_core *core, uint64_t start, uint64_t end, uint64_t *freed);
+
+/* Maps a byte offset to (block index, offset inside it). HC_ERR_OUT_OF_RANGE past the end. */
+HC_EXPORT int hc_core_seek(hc_core *core, uint64_t byte_offset, uint64_t *index,
+                           uint64_t *offset);
+
+/* Byte offset of block `index` in the data file. */
+HC_EXPORT int hc_core_byte_offset(hc_core *core, uint64_t index, uint64_t *offset);
+
+/* User data kept in the oplog header. value NULL or len 0 deletes the key. */
+HC_EXPORT int hc_core_set_user_data(hc_core *core, const char *key, const uint8_t *value,
+                                    size_t len);
+/* *value points into the core (valid until the next mutation); HC_ERR_NOT_FOUND if unset. */
+HC_EXPORT int hc_core_get_user_data(hc_core *core, const char *key, const uint8_t **value,
+                                    size_t *len);
+
+/* Recomputes every stored block's leaf hash and every parent up to the roots and checks the
+ * signature. *bad_index (may be NULL) gets the first bad block index (or UINT64_MAX when the
+ * fault is not in a block, e.g. the signature). Returns HC_OK, HC_ERR_BAD_CHECKSUM or
+ * HC_ERR_BAD_SIGNATURE. */
+HC_EXPORT int hc_core_verify(hc_core *core, uint64_t *bad_index);
+
+/* ---- snapshots (read-only views at a fixed length) ---- */
+
+/* A read-only view of the core at `length` (<= current length). Reads and tree hash are those
+ * of that length. After the core is truncated below it, reads of lost blocks give
+ * HC_ERR_SNAPSHOT_STALE. Free with hc_snapshot_free before closing the core. */
+HC_EXPORT int hc_core_snapshot(hc_core *core, uint64_t length, hc_snapshot **out);
+HC_EXPORT void hc_snapshot_free(hc_snapshot *snap);
+HC_EXPORT uint64_t hc_snapshot_length(const hc_snapshot *snap);
+HC_EXPORT uint64_t hc_snapshot_byte_length(const hc_snapshot *snap);
+HC_EXPORT uint64_t hc_snapshot_fork(const hc_snapshot *snap);
+HC_EXPORT int hc_snapshot_tree_hash(hc_snapshot *snap, uint8_t out[HC_HASH_BYTES]);
+HC_EXPORT int hc_snapshot_get_alloc(hc_snapshot *snap, uint64_t index, uint8_t **out,
+                                    size_t *len);
+HC_EXPORT bool hc_snapshot_has(hc_snapshot *snap, uint64_t start, uint64_t end);
+
+/* ---- proofs (the structure of the reference's lib/merkle-tree.js, wire `data` encoding) ---- */
+
+/* What to prove, the fields of a wire `request`. */
+typedef struct hc_proof_request {
+  bool has_block;
+  uint64_t block_index, block_nodes;
+  bool has_hash;
+  uint64_t hash_index, hash_nodes;
+  bool has_seek;
+  uint64_t seek_bytes, seek_padding;
+  bool has_upgrade;
+  uint64_t upgrade_start, upgrade_length;
+  bool manifest;
+} hc_proof_request;
+
+/* Builds a proof and encodes it as the hypercore wire `data` message body with request id
+ * `request_id`. *out is allocated (hc_free). Errors: HC_ERR_OUT_OF_RANGE, HC_ERR_NOT_AVAILABLE
+ * (block not stored), HC_ERR_INVALID_ARG (bad upgrade range). */
+HC_EXPORT int hc_core_proof(hc_core *core, const hc_proof_request *req, uint64_t request_id,
+                            uint8_t **out, size_t *out_len);
+
+/* Verifies an encoded proof (wire `data` body) against this core's key and stored tree without
+ * storing anything. HC_ERR_BAD_PROOF / HC_ERR_BAD_SIGNATURE / HC_ERR_DECODE on failure. */
+HC_EXPORT int hc_core_verify_proof(hc_core *core, const uint8_t *proof, size_t len);
+
+/* Verifies an encoded proof and, if valid, stores what it proves (new tree nodes, upgrade,
+ * block). This is what replication does with every `data` message. */
+HC_EXPORT int hc_core_apply_proof(hc_core *core, const uint8_t *proof, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,69 @@
+/* The only module that talks to libsodium: hashes, signatures, key derivation, and the raw
+ * primitives the transport layers need. */
+#ifndef HC_CRYPTO_H
+#define HC_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hypercore/common.h"
+
+/* A Merkle tree node: index in flat-tree order, total byte size under it, hash. */
+typedef struct hc_node {
+  uint64_t index;
+  uint64_t size;
+  uint8_t hash[HC_HASH_BYTES];
+} hc_node;
+
+/* namespace('hypercore', 6) */
+extern const uint8_t HC_NS_TREE[32];
+extern const uint8_t HC_NS_REPLICATE_INITIATOR[32];
+extern const uint8_t HC_NS_REPLICATE_RESPONDER[32];
+extern const uint8_t HC_NS_MANIFEST[32];
+extern const uint8_t HC_NS_DEFAULT[32];
+extern const uint8_t HC_NS_BLOCK_ENCRYPTION[32];
+/* namespace('hyperswarm/secret-stream', 3) */
+extern const uint8_t HC_NS_SS_INITIATOR[32];
+extern const uint8_t HC_NS_SS_RESPONDER[32];
+extern const uint8_t HC_NS_SS_SEND[32];
+
+/* Must be called once before any other function here (idempotent, thread-safe in libsodium). */
+int hc_crypto_init(void);
+
+/* H(0x00 || u64le(len) || data) */
+void hc_crypto_leaf(uint8_t out[32], const uint8_t *data, size_t len);
+/* H(0x01 || u64le(a.size + b.size) || left.hash || right.hash), left = smaller index */
+void hc_crypto_parent(uint8_t out[32], const hc_node *a, const hc_node *b);
+/* H(0x02 || for each root: hash || u64le(index) || u64le(size)) */
+void hc_crypto_tree(uint8_t out[32], const hc_node *roots, size_t n);
+/* discovery key = BLAKE2b-256(key = core key, message "hypercore") */
+void hc_crypto_discovery_key(uint8_t out[32], const uint8_t key[32]);
+/* namespace entry: H(H(name) || byte(i)) */
+void hc_crypto_namespace(uint8_t out[32], const char *name, uint8_t i);
+
+/* BLAKE2b with arbitrary output length (16..64), optional key (keylen 0 for none). */
+void hc_crypto_blake2b(uint8_t *out, size_t outlen, const uint8_t *in, size_t inlen,
+                       const uint8_t *key, size_t keylen);
+/* BLAKE2b-256 over the concatenation of parts. */
+void hc_crypto_hash_parts(uint8_t out[32], const hc_buf *parts, size_t n, const uint8_t *key,
+                          size_t keylen);
+
+void hc_crypto_keypair(uint8_t pk[32], uint8_t sk[64]);
+void hc_crypto_seed_keypair(uint8_t pk[32], uint8_t sk[64], const uint8_t seed[32]);
+/* Recovers the public key from a 64-byte secret key. */
+void hc_crypto_sk_to_pk(uint8_t pk[32], const uint8_t sk[64]);
+void hc_crypto_sign(uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t sk[64]);
+/* HC_OK or HC_ERR_BAD_SIGNATURE */
+int hc_crypto_verify(const uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t pk[32]);
+
+void hc_crypto_random(void *buf, size_t len);
+/* Wipes memory (not optimised away). */
+void hc_crypto_wipe(void *p, size_t len);
+/* Constant-time compare; 0 when equal. */
+int hc_crypto_memcmp(const void *a, const void *b, size_t len);
+
+/* XSalsa20 stream xor (block encryption). */
+void hc_crypto_stream_xor(uint8_t *out, const uint8_t *in, size_t len, const uint8_t nonce[24],
+                          const uint8_t key[32]);
+
+#endif

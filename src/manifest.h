@@ -1,0 +1,54 @@
+/* Manifests (the reference's lib/verifier.js + messages.js manifest encoding, v0 and v1):
+ * encode/decode, hash, the compat/default signer manifest, signables and signature checks. */
+#ifndef HC_MANIFEST_H
+#define HC_MANIFEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "encoding.h"
+#include "merkle.h"
+
+#define HC_MAX_SIGNERS 32
+
+typedef struct hc_signer {
+  uint8_t namespace_[32];
+  uint8_t public_key[32];
+} hc_signer;
+
+typedef struct hc_manifest {
+  uint32_t version; /* 0 or 1 */
+  bool allow_patch;
+  uint32_t quorum;
+  hc_signer signers[HC_MAX_SIGNERS];
+  size_t nsigners;
+  bool has_prologue;
+  uint8_t prologue_hash[32];
+  uint64_t prologue_length;
+} hc_manifest;
+
+void hc_manifest_encode(hc_enc *e, const hc_manifest *m);
+/* HC_ERR_DECODE on malformed input (unknown version, hash or signature type, too many
+ * signers). */
+int hc_manifest_decode(hc_dec *d, hc_manifest *m);
+/* H(MANIFEST_NS || encode(m)) */
+int hc_manifest_hash(const hc_manifest *m, uint8_t out[32]);
+/* The default signer manifest (v1, one ed25519 signer, DEFAULT_NAMESPACE, quorum 1). */
+void hc_manifest_default(hc_manifest *m, const uint8_t public_key[32]);
+/* Compat: one signer whose public key is the core key. */
+bool hc_manifest_is_compat(const hc_manifest *m, const uint8_t key[32]);
+/* Does the manifest belong to this key (compat, or its hash is the key)? */
+bool hc_manifest_matches_key(const hc_manifest *m, const uint8_t key[32]);
+
+/* Signs (tree hash, length, fork) as this core's single signer: writes the signature in the
+ * stored form (64 bytes compat, or the 68-byte multisig container) into sig (cap >= 128),
+ * *siglen gets its size. */
+int hc_manifest_sign(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
+                     uint64_t length, uint64_t fork, const uint8_t secret_key[64],
+                     uint8_t *sig, size_t *siglen);
+/* Verifies a stored-form signature over (tree hash, length, fork). HC_OK or
+ * HC_ERR_BAD_SIGNATURE. Multisig patches are not supported (HC_ERR_BAD_SIGNATURE). */
+int hc_manifest_verify(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
+                       uint64_t length, uint64_t fork, const uint8_t *sig, size_t siglen);
+
+#endif

@@ -51,4 +51,7 @@ int hc_manifest_sign(const hc_manifest *m, const uint8_t key[32], const uint8_t 
 int hc_manifest_verify(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
                        uint64_t length, uint64_t fork, const uint8_t *sig, size_t siglen);
 
+/* Decodes and discards a manifest (to find its length). */
+int hc_manifest_skip(hc_dec *d);
+
 #endif

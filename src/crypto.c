@@ -113,3 +113,76 @@ void hc_crypto_stream_xor(uint8_t *out, const uint8_t *in, size_t len, const uin
                           const uint8_t key[32]) {
   crypto_stream_xor(out, in, len, nonce, key);
 }
+
+
+/* ---- transport primitives ---- */
+
+_Static_assert(sizeof(crypto_secretstream_xchacha20poly1305_state) <= sizeof(hc_crypto_ss_state),
+               "hc_crypto_ss_state too small");
+_Static_assert(crypto_secretstream_xchacha20poly1305_HEADERBYTES == HC_CRYPTO_SS_HEADERBYTES,
+               "secretstream header size");
+_Static_assert(crypto_secretstream_xchacha20poly1305_ABYTES == HC_CRYPTO_SS_ABYTES,
+               "secretstream ABYTES");
+
+void hc_crypto_blake2b_parts(uint8_t *out, size_t outlen, const hc_buf *parts, size_t n,
+                             const uint8_t *key, size_t keylen) {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, keylen ? key : NULL, keylen, outlen);
+  for (size_t i = 0; i < n; i++)
+    if (parts[i].len) crypto_generichash_update(&st, parts[i].data, parts[i].len);
+  crypto_generichash_final(&st, out, outlen);
+  sodium_memzero(&st, sizeof st);
+}
+
+void hc_crypto_sha512(uint8_t out[64], const uint8_t *in, size_t len) {
+  crypto_hash_sha512(out, in, len);
+}
+
+int hc_crypto_scalarmult_ed25519_noclamp(uint8_t out[32], const uint8_t scalar[32],
+                                         const uint8_t point[32]) {
+  return crypto_scalarmult_ed25519_noclamp(out, scalar, point) == 0 ? HC_OK : HC_ERR_HANDSHAKE;
+}
+
+void hc_crypto_aead_chacha20poly1305_ietf_encrypt(uint8_t *c, const uint8_t *m, size_t mlen,
+                                                  const uint8_t *ad, size_t adlen,
+                                                  const uint8_t nonce[12], const uint8_t key[32]) {
+  crypto_aead_chacha20poly1305_ietf_encrypt(c, NULL, m, mlen, ad, adlen, NULL, nonce, key);
+}
+
+int hc_crypto_aead_chacha20poly1305_ietf_decrypt(uint8_t *m, const uint8_t *c, size_t clen,
+                                                 const uint8_t *ad, size_t adlen,
+                                                 const uint8_t nonce[12], const uint8_t key[32]) {
+  if (clen < crypto_aead_chacha20poly1305_ietf_ABYTES) return HC_ERR_HANDSHAKE;
+  return crypto_aead_chacha20poly1305_ietf_decrypt(m, NULL, NULL, c, clen, ad, adlen, nonce, key) == 0
+             ? HC_OK
+             : HC_ERR_HANDSHAKE;
+}
+
+void hc_crypto_ss_init_push(hc_crypto_ss_state *st, uint8_t header[24], const uint8_t key[32]) {
+  crypto_secretstream_xchacha20poly1305_init_push(
+      (crypto_secretstream_xchacha20poly1305_state *)(void *)st->u.bytes, header, key);
+}
+
+int hc_crypto_ss_init_pull(hc_crypto_ss_state *st, const uint8_t header[24], const uint8_t key[32]) {
+  return crypto_secretstream_xchacha20poly1305_init_pull(
+             (crypto_secretstream_xchacha20poly1305_state *)(void *)st->u.bytes, header, key) == 0
+             ? HC_OK
+             : HC_ERR_PROTOCOL;
+}
+
+void hc_crypto_ss_push(hc_crypto_ss_state *st, uint8_t *c, const uint8_t *m, size_t mlen,
+                       uint8_t tag) {
+  crypto_secretstream_xchacha20poly1305_push(
+      (crypto_secretstream_xchacha20poly1305_state *)(void *)st->u.bytes, c, NULL, m, mlen, NULL, 0,
+      tag);
+}
+
+int hc_crypto_ss_pull(hc_crypto_ss_state *st, uint8_t *m, uint8_t *tag, const uint8_t *c,
+                      size_t clen) {
+  if (clen < crypto_secretstream_xchacha20poly1305_ABYTES) return HC_ERR_PROTOCOL;
+  return crypto_secretstream_xchacha20poly1305_pull(
+             (crypto_secretstream_xchacha20poly1305_state *)(void *)st->u.bytes, m, NULL, tag, c,
+             clen, NULL, 0) == 0
+             ? HC_OK
+             : HC_ERR_PROTOCOL;
+}

@@ -66,4 +66,46 @@ int hc_crypto_memcmp(const void *a, const void *b, size_t len);
 void hc_crypto_stream_xor(uint8_t *out, const uint8_t *in, size_t len, const uint8_t nonce[24],
                           const uint8_t key[32]);
 
+/* ---- transport primitives (Noise XX + secretstream; used by noise.c / secret_stream.c) ---- */
+
+/* BLAKE2b over the concatenation of parts, any output length 16..64, optional key. */
+void hc_crypto_blake2b_parts(uint8_t *out, size_t outlen, const hc_buf *parts, size_t n,
+                             const uint8_t *key, size_t keylen);
+void hc_crypto_sha512(uint8_t out[64], const uint8_t *in, size_t len);
+/* out = scalar * point (Edwards, no clamping). HC_OK, or HC_ERR_HANDSHAKE if the point is
+ * invalid / of small order or the result is the identity. */
+int hc_crypto_scalarmult_ed25519_noclamp(uint8_t out[32], const uint8_t scalar[32],
+                                         const uint8_t point[32]);
+/* ChaCha20-Poly1305 IETF, 12-byte nonce; c has mlen + 16 bytes. */
+void hc_crypto_aead_chacha20poly1305_ietf_encrypt(uint8_t *c, const uint8_t *m, size_t mlen,
+                                                  const uint8_t *ad, size_t adlen,
+                                                  const uint8_t nonce[12], const uint8_t key[32]);
+/* m has clen - 16 bytes; HC_OK or HC_ERR_HANDSHAKE on a bad MAC / short input. */
+int hc_crypto_aead_chacha20poly1305_ietf_decrypt(uint8_t *m, const uint8_t *c, size_t clen,
+                                                 const uint8_t *ad, size_t adlen,
+                                                 const uint8_t nonce[12], const uint8_t key[32]);
+
+/* crypto_secretstream_xchacha20poly1305: opaque state (big enough for libsodium's state). */
+#define HC_CRYPTO_SS_HEADERBYTES 24
+#define HC_CRYPTO_SS_KEYBYTES 32
+#define HC_CRYPTO_SS_ABYTES 17
+#define HC_CRYPTO_SS_TAG_MESSAGE 0
+typedef struct hc_crypto_ss_state {
+  union {
+    uint8_t bytes[64];
+    uint64_t align_;
+  } u;
+} hc_crypto_ss_state;
+/* init_push with a fresh random header written to `header`. */
+void hc_crypto_ss_init_push(hc_crypto_ss_state *st, uint8_t header[24], const uint8_t key[32]);
+/* Receiver side; also builds the exact state init_push would have built for (key, header),
+ * which is how a fixed header is reproduced. HC_OK or HC_ERR_PROTOCOL. */
+int hc_crypto_ss_init_pull(hc_crypto_ss_state *st, const uint8_t header[24], const uint8_t key[32]);
+/* c has mlen + 17 bytes. Overlap c + 1 == m is allowed (in place). */
+void hc_crypto_ss_push(hc_crypto_ss_state *st, uint8_t *c, const uint8_t *m, size_t mlen,
+                       uint8_t tag);
+/* m has clen - 17 bytes (m == c + 1 is allowed, in place). HC_OK or HC_ERR_PROTOCOL. */
+int hc_crypto_ss_pull(hc_crypto_ss_state *st, uint8_t *m, uint8_t *tag, const uint8_t *c,
+                      size_t clen);
+
 #endif

@@ -1,0 +1,966 @@
+/* hypercore — command-line tool over the public libhypercore API.
+ *
+ *   hypercore CMD [ARGS...]      (see `hypercore --help`)
+ *
+ * Exit status: 0 success, 1 operational error, 2 usage error. Errors go to stderr as
+ * "hypercore: CMD: message". Only the public API (hypercore.h) is used. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hypercore.h"
+
+#define EXIT_OPERR 1
+#define EXIT_USAGE 2
+
+#define LINE_BATCH_BLOCKS 1000
+#define LINE_BATCH_BYTES (64u * 1024u * 1024u)
+
+/* ---------------------------------------------------------------- command table ---- */
+
+typedef struct ctx ctx;
+
+typedef struct cmd_def {
+  const char *name;
+  const char *synopsis; /* after "hypercore NAME " */
+  const char *summary;  /* one line for the global help */
+  const char *help;     /* details for `hypercore NAME --help` */
+  const char *const *opts; /* allowed long options; a trailing '=' means it takes a value */
+  int min_pos, max_pos;    /* positional arguments (max -1: unbounded) */
+  int (*run)(ctx *c);
+} cmd_def;
+
+#define MAX_OPTS 8
+
+struct ctx {
+  const cmd_def *cmd;
+  const char **pos;
+  int npos;
+  bool set[MAX_OPTS];
+  const char *val[MAX_OPTS];
+};
+
+/* ---------------------------------------------------------------- diagnostics ---- */
+
+static void vmsg(const char *cmd, const char *fmt, va_list ap) {
+  char buf[1024];
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  if (cmd)
+    fprintf(stderr, "hypercore: %s: %s\n", cmd, buf);
+  else
+    fprintf(stderr, "hypercore: %s\n", buf);
+}
+
+/* Operational error: message, returns 1. */
+static int fail(ctx *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vmsg(c ? c->cmd->name : NULL, fmt, ap);
+  va_end(ap);
+  return EXIT_OPERR;
+}
+
+/* Usage error: "bad arguments: ..." plus a hint, returns 2. */
+static int usage_err(const cmd_def *cmd, const char *fmt, ...) {
+  char buf[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  if (cmd) {
+    fprintf(stderr, "hypercore: %s: bad arguments: %s\n", cmd->name, buf);
+    fprintf(stderr, "usage: hypercore %s %s\n", cmd->name, cmd->synopsis);
+    fprintf(stderr, "Try 'hypercore %s --help' for more information.\n", cmd->name);
+  } else {
+    fprintf(stderr, "hypercore: bad arguments: %s\n", buf);
+    fprintf(stderr, "Try 'hypercore --help' for more information.\n");
+  }
+  return EXIT_USAGE;
+}
+
+/* ---------------------------------------------------------------- output ---- */
+
+/* Writes everything to stdout. 0 on success; on error prints a message (not for EPIPE, a
+ * reader that went away) and returns 1. */
+static int out_write(ctx *c, const void *buf, size_t len) {
+  const uint8_t *p = buf;
+  while (len > 0) {
+    ssize_t n = write(STDOUT_FILENO, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) { /* non-blocking stdout: wait */
+        struct pollfd pfd = {STDOUT_FILENO, POLLOUT, 0};
+        poll(&pfd, 1, 1000);
+        continue;
+      }
+      if (errno == EPIPE) return EXIT_OPERR;
+      return fail(c, "writing to stdout: %s", strerror(errno));
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int out_printf(ctx *c, const char *fmt, ...) {
+  char small[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(small, sizeof(small), fmt, ap);
+  va_end(ap);
+  if (n < 0) return fail(c, "formatting output failed");
+  if ((size_t)n < sizeof(small)) return out_write(c, small, (size_t)n);
+  char *big = malloc((size_t)n + 1);
+  if (!big) return fail(c, "%s", hc_strerror(HC_ERR_NOMEM));
+  va_start(ap, fmt);
+  vsnprintf(big, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  int rc = out_write(c, big, (size_t)n);
+  free(big);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- parsing ---- */
+
+/* Strict unsigned decimal: digits only, no sign, no spaces, no overflow. */
+static bool parse_u64(const char *s, uint64_t *out) {
+  uint64_t v = 0;
+  if (!s || !*s) return false;
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '9') return false;
+    unsigned d = (unsigned)(*p - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+static int opt_index(const cmd_def *cmd, const char *name, size_t nlen, bool *takes_value) {
+  if (!cmd->opts) return -1;
+  for (int i = 0; cmd->opts[i]; i++) {
+    const char *o = cmd->opts[i];
+    size_t olen = strlen(o);
+    bool tv = olen > 0 && o[olen - 1] == '=';
+    if (tv) olen--;
+    if (olen == nlen && memcmp(o, name, nlen) == 0) {
+      *takes_value = tv;
+      return i;
+    }
+  }
+  return -1;
+}
+
+static bool flag(const ctx *c, const char *name) {
+  bool tv;
+  int i = opt_index(c->cmd, name, strlen(name), &tv);
+  return i >= 0 && c->set[i];
+}
+
+static const char *optval(const ctx *c, const char *name) {
+  bool tv;
+  int i = opt_index(c->cmd, name, strlen(name), &tv);
+  return i >= 0 && c->set[i] ? c->val[i] : NULL;
+}
+
+/* Parses a numeric argument; on failure prints a usage error (returns 2), else 0. */
+static int num_arg(ctx *c, const char *what, const char *s, uint64_t *out) {
+  if (!parse_u64(s, out))
+    return usage_err(c->cmd, "%s must be a non-negative decimal integer, got '%s'", what, s);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- opening ---- */
+
+static int open_core(ctx *c, const char *dir, bool readonly, hc_core **out) {
+  struct stat st;
+  *out = NULL;
+  if (stat(dir, &st) < 0) {
+    if (errno == ENOENT) return fail(c, "no core at %s", dir);
+    return fail(c, "%s: %s", dir, strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) return fail(c, "%s is not a directory", dir);
+  hc_core_opts o;
+  memset(&o, 0, sizeof(o));
+  o.version = HC_CORE_OPTS_VERSION;
+  o.no_create = true;
+  o.readonly = readonly;
+  int rc = hc_core_open_dir(out, dir, &o);
+  if (rc == HC_OK) return 0;
+  *out = NULL;
+  switch (rc) {
+    case HC_ERR_NO_CORE: return fail(c, "no core at %s", dir);
+    case HC_ERR_LOCKED: return fail(c, "%s: %s", dir, hc_strerror(rc));
+    default: return fail(c, "cannot open core at %s: %s", dir, hc_strerror(rc));
+  }
+}
+
+/* Message for an error reading/locating block `index` of a core (or snapshot) of `length`. */
+static int block_fail(ctx *c, int rc, uint64_t index, uint64_t length) {
+  switch (rc) {
+    case HC_ERR_OUT_OF_RANGE:
+      return fail(c, "index %" PRIu64 " out of range (length %" PRIu64 ")", index, length);
+    case HC_ERR_NOT_AVAILABLE:
+      return fail(c, "block %" PRIu64 " not available locally", index);
+    default: return fail(c, "block %" PRIu64 ": %s", index, hc_strerror(rc));
+  }
+}
+
+static int write_fail(ctx *c, int rc) {
+  switch (rc) {
+    case HC_ERR_NOT_WRITABLE: return fail(c, "%s", hc_strerror(rc));
+    default: return fail(c, "%s", hc_strerror(rc));
+  }
+}
+
+/* ---------------------------------------------------------------- input ---- */
+
+/* Reads all of fd into a new buffer, at most max bytes (HC_ERR_BLOCK_TOO_LARGE beyond). */
+static int read_fd_all(int fd, size_t max, uint8_t **out, size_t *out_len, int *err_no) {
+  struct stat st;
+  size_t cap = 64 * 1024, len = 0;
+  *out = NULL;
+  *out_len = 0;
+  *err_no = 0;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    if ((uint64_t)st.st_size > max) return HC_ERR_BLOCK_TOO_LARGE;
+    cap = (size_t)st.st_size + 1; /* +1 to see EOF without growing */
+  }
+  if (cap > max + 1) cap = max + 1;
+  uint8_t *buf = malloc(cap ? cap : 1);
+  if (!buf) return HC_ERR_NOMEM;
+  for (;;) {
+    if (len == cap) {
+      if (cap > max) { /* read max+1 bytes already */
+        free(buf);
+        return HC_ERR_BLOCK_TOO_LARGE;
+      }
+      size_t ncap = cap * 2;
+      if (ncap > max + 1) ncap = max + 1;
+      uint8_t *nb = realloc(buf, ncap);
+      if (!nb) {
+        free(buf);
+        return HC_ERR_NOMEM;
+      }
+      buf = nb;
+      cap = ncap;
+    }
+    ssize_t n = read(fd, buf + len, cap - len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *err_no = errno;
+      free(buf);
+      return HC_ERR_IO;
+    }
+    if (n == 0) break;
+    len += (size_t)n;
+  }
+  if (len > max) {
+    free(buf);
+    return HC_ERR_BLOCK_TOO_LARGE;
+  }
+  *out = buf;
+  *out_len = len;
+  return HC_OK;
+}
+
+/* Reads file `path` ("-" = stdin) as one block; prints errors itself. */
+static int read_block_file(ctx *c, const char *path, uint8_t **out, size_t *len) {
+  int fd = STDIN_FILENO;
+  bool is_stdin = strcmp(path, "-") == 0;
+  if (!is_stdin) {
+    fd = open(path, O_RDONLY);
+    if (fd < 0) return fail(c, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      close(fd);
+      return fail(c, "%s: %s", path, strerror(EISDIR));
+    }
+  }
+  int eno;
+  int rc = read_fd_all(fd, HC_MAX_BLOCK_BYTES, out, len, &eno);
+  if (!is_stdin) close(fd);
+  if (rc == HC_ERR_BLOCK_TOO_LARGE)
+    return fail(c, "%s: %s (more than %u bytes)", is_stdin ? "stdin" : path, hc_strerror(rc),
+                HC_MAX_BLOCK_BYTES);
+  if (rc == HC_ERR_IO) return fail(c, "%s: %s", is_stdin ? "stdin" : path, strerror(eno));
+  if (rc != HC_OK) return fail(c, "%s", hc_strerror(rc));
+  return 0;
+}
+
+/* ---------------------------------------------------------------- commands ---- */
+
+static int cmd_create(ctx *c) {
+  const char *dir = c->pos[0];
+  const char *seed_hex = optval(c, "seed"), *sk_hex = optval(c, "secret-key");
+  uint8_t seed[HC_SEED_BYTES], sk[HC_SECRET_KEY_BYTES];
+  if (seed_hex && sk_hex) return usage_err(c->cmd, "--seed and --secret-key are exclusive");
+  if (seed_hex && hc_hex_decode(seed, sizeof(seed), seed_hex) != HC_OK)
+    return usage_err(c->cmd, "--seed must be %d hex characters", 2 * HC_SEED_BYTES);
+  if (sk_hex && hc_hex_decode(sk, sizeof(sk), sk_hex) != HC_OK)
+    return usage_err(c->cmd, "--secret-key must be %d hex characters", 2 * HC_SECRET_KEY_BYTES);
+  bool overwrite = flag(c, "overwrite");
+
+  struct stat st;
+  if (stat(dir, &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return fail(c, "%s is not a directory", dir);
+    if (!overwrite) { /* is there a core already? */
+      hc_core *probe = NULL;
+      hc_core_opts po;
+      memset(&po, 0, sizeof(po));
+      po.version = HC_CORE_OPTS_VERSION;
+      po.no_create = true;
+      po.readonly = true;
+      int prc = hc_core_open_dir(&probe, dir, &po);
+      if (prc == HC_OK) {
+        hc_core_close(probe);
+        return fail(c, "%s at %s (use --overwrite to replace it)", hc_strerror(HC_ERR_EXISTS),
+                    dir);
+      }
+      if (prc != HC_ERR_NO_CORE)
+        return fail(c, "%s at %s: %s (use --overwrite to replace it)",
+                    hc_strerror(HC_ERR_EXISTS), dir, hc_strerror(prc));
+    }
+  } else if (errno != ENOENT) {
+    return fail(c, "%s: %s", dir, strerror(errno));
+  }
+
+  hc_core_opts o;
+  memset(&o, 0, sizeof(o));
+  o.version = HC_CORE_OPTS_VERSION;
+  o.overwrite = overwrite;
+  o.seed = seed_hex ? seed : NULL;
+  o.secret_key = sk_hex ? sk : NULL;
+  hc_core *core = NULL;
+  int rc = hc_core_open_dir(&core, dir, &o);
+  memset(seed, 0, sizeof(seed));
+  memset(sk, 0, sizeof(sk));
+  if (rc != HC_OK) return fail(c, "cannot create core at %s: %s", dir, hc_strerror(rc));
+  char hex[2 * HC_KEY_BYTES + 1];
+  hc_hex_encode(hex, hc_core_key(core), HC_KEY_BYTES);
+  hc_core_close(core);
+  return out_printf(c, "%s\n", hex);
+}
+
+static int do_append(ctx *c, hc_core *core, const hc_buf *blocks, size_t n, uint64_t *length) {
+  for (size_t i = 0; i < n; i++)
+    if (blocks[i].len > HC_MAX_BLOCK_BYTES)
+      return fail(c, "%s: block %zu has %zu bytes (at most %u)",
+                  hc_strerror(HC_ERR_BLOCK_TOO_LARGE), i, blocks[i].len, HC_MAX_BLOCK_BYTES);
+  int rc = hc_core_append(core, blocks, n, length, NULL);
+  if (rc != HC_OK) return write_fail(c, rc);
+  return 0;
+}
+
+/* One block per line of stdin, batched. */
+static int append_lines(ctx *c, hc_core *core, uint64_t *length) {
+  hc_buf *blocks = calloc(LINE_BATCH_BLOCKS, sizeof(*blocks));
+  if (!blocks) return fail(c, "%s", hc_strerror(HC_ERR_NOMEM));
+  size_t n = 0, bytes = 0;
+  int ret = 0;
+  char *line = NULL;
+  size_t lcap = 0;
+  for (;;) {
+    errno = 0;
+    ssize_t r = getline(&line, &lcap, stdin);
+    if (r < 0) {
+      if (ferror(stdin)) ret = fail(c, "reading stdin: %s", strerror(errno ? errno : EIO));
+      break;
+    }
+    size_t len = (size_t)r;
+    if (len > 0 && line[len - 1] == '\n') len--;
+    if (len > HC_MAX_BLOCK_BYTES) {
+      ret = fail(c, "%s: line %" PRIu64 " has %zu bytes (at most %u)",
+                 hc_strerror(HC_ERR_BLOCK_TOO_LARGE), *length + n + 1, len, HC_MAX_BLOCK_BYTES);
+      break;
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) {
+      ret = fail(c, "%s", hc_strerror(HC_ERR_NOMEM));
+      break;
+    }
+    memcpy(copy, line, len);
+    blocks[n].data = copy;
+    blocks[n].len = len;
+    n++;
+    bytes += len;
+    if (n == LINE_BATCH_BLOCKS || bytes >= LINE_BATCH_BYTES) {
+      ret = do_append(c, core, blocks, n, length);
+      for (size_t i = 0; i < n; i++) free((void *)blocks[i].data);
+      n = 0;
+      bytes = 0;
+      if (ret) break;
+    }
+  }
+  if (!ret && n > 0) ret = do_append(c, core, blocks, n, length);
+  for (size_t i = 0; i < n; i++) free((void *)blocks[i].data);
+  free(line);
+  free(blocks);
+  return ret;
+}
+
+static int cmd_append(ctx *c) {
+  bool raw = flag(c, "raw");
+  if (raw && c->npos > 1) return usage_err(c->cmd, "--raw reads stdin; give no BLOCK arguments");
+  hc_core *core;
+  int ret = open_core(c, c->pos[0], false, &core);
+  if (ret) return ret;
+  uint64_t length = hc_core_length(core);
+  if (!hc_core_writable(core)) {
+    hc_core_close(core);
+    return fail(c, "%s", hc_strerror(HC_ERR_NOT_WRITABLE));
+  }
+  if (c->npos > 1) {
+    size_t n = (size_t)(c->npos - 1);
+    hc_buf *blocks = calloc(n, sizeof(*blocks));
+    if (!blocks) {
+      ret = fail(c, "%s", hc_strerror(HC_ERR_NOMEM));
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        blocks[i].data = (const uint8_t *)c->pos[i + 1];
+        blocks[i].len = strlen(c->pos[i + 1]);
+      }
+      ret = do_append(c, core, blocks, n, &length);
+      free(blocks);
+    }
+  } else if (raw) {
+    uint8_t *buf;
+    size_t len;
+    ret = read_block_file(c, "-", &buf, &len);
+    if (!ret) {
+      hc_buf b = {buf, len};
+      ret = do_append(c, core, &b, 1, &length);
+      free(buf);
+    }
+  } else {
+    ret = append_lines(c, core, &length);
+  }
+  hc_core_close(core);
+  if (ret) return ret;
+  return out_printf(c, "%" PRIu64 "\n", length);
+}
+
+static int cmd_append_files(ctx *c, int first, int count) {
+  hc_buf *blocks = calloc((size_t)count, sizeof(*blocks));
+  if (!blocks) return fail(c, "%s", hc_strerror(HC_ERR_NOMEM));
+  int ret = 0, loaded = 0;
+  hc_core *core = NULL;
+  ret = open_core(c, c->pos[0], false, &core);
+  if (!ret && !hc_core_writable(core)) ret = fail(c, "%s", hc_strerror(HC_ERR_NOT_WRITABLE));
+  for (; !ret && loaded < count; loaded++) {
+    uint8_t *buf;
+    size_t len;
+    ret = read_block_file(c, c->pos[first + loaded], &buf, &len);
+    if (ret) break;
+    blocks[loaded].data = buf;
+    blocks[loaded].len = len;
+  }
+  uint64_t length = 0;
+  if (!ret) ret = do_append(c, core, blocks, (size_t)count, &length);
+  for (int i = 0; i < loaded; i++) free((void *)blocks[i].data);
+  free(blocks);
+  hc_core_close(core);
+  if (ret) return ret;
+  return out_printf(c, "%" PRIu64 "\n", length);
+}
+
+static int cmd_append_file(ctx *c) { return cmd_append_files(c, 1, 1); }
+static int cmd_batch(ctx *c) { return cmd_append_files(c, 1, c->npos - 1); }
+
+static int cmd_get(ctx *c) {
+  uint64_t index;
+  int ret = num_arg(c, "INDEX", c->pos[1], &index);
+  if (ret) return ret;
+  hc_core *core;
+  if ((ret = open_core(c, c->pos[0], true, &core))) return ret;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  int rc = hc_core_get_alloc(core, index, &buf, &len);
+  if (rc != HC_OK)
+    ret = block_fail(c, rc, index, hc_core_length(core));
+  else
+    ret = out_write(c, buf, len);
+  hc_free(buf);
+  hc_core_close(core);
+  return ret;
+}
+
+static int cmd_cat(ctx *c) {
+  uint64_t start = 0, end = 0;
+  const char *s = optval(c, "start"), *e = optval(c, "end");
+  int ret;
+  if (s && (ret = num_arg(c, "--start", s, &start))) return ret;
+  if (e && (ret = num_arg(c, "--end", e, &end))) return ret;
+  hc_core *core;
+  if ((ret = open_core(c, c->pos[0], true, &core))) return ret;
+  uint64_t length = hc_core_length(core);
+  if (!e) end = length;
+  if (end > length) {
+    ret = fail(c, "--end %" PRIu64 " out of range (length %" PRIu64 ")", end, length);
+  } else if (start > end) {
+    ret = fail(c, "--start %" PRIu64 " is past --end %" PRIu64, start, end);
+  }
+  for (uint64_t i = start; !ret && i < end; i++) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = hc_core_get_alloc(core, i, &buf, &len);
+    if (rc != HC_OK)
+      ret = block_fail(c, rc, i, length);
+    else
+      ret = out_write(c, buf, len);
+    hc_free(buf);
+  }
+  hc_core_close(core);
+  return ret;
+}
+
+static int cmd_info(ctx *c) {
+  const char *lstr = optval(c, "length");
+  uint64_t at = 0;
+  int ret;
+  if (lstr && (ret = num_arg(c, "--length", lstr, &at))) return ret;
+  hc_core *core;
+  if ((ret = open_core(c, c->pos[0], true, &core))) return ret;
+  uint64_t length = hc_core_length(core), byte_length = hc_core_byte_length(core);
+  uint64_t fork = hc_core_fork(core), contig = hc_core_contiguous_length(core);
+  uint8_t hash[HC_HASH_BYTES];
+  int rc;
+  if (lstr) {
+    hc_snapshot *snap = NULL;
+    if (at > length) {
+      hc_core_close(core);
+      return fail(c, "--length %" PRIu64 " out of range (length %" PRIu64 ")", at, length);
+    }
+    rc = hc_core_snapshot(core, at, &snap);
+    if (rc == HC_OK) {
+      length = hc_snapshot_length(snap);
+      byte_length = hc_snapshot_byte_length(snap);
+      fork = hc_snapshot_fork(snap);
+      if (contig > length) contig = length;
+      rc = hc_snapshot_tree_hash(snap, hash);
+      hc_snapshot_free(snap);
+    }
+  } else {
+    rc = hc_core_tree_hash(core, length, hash);
+  }
+  if (rc != HC_OK) {
+    hc_core_close(core);
+    return fail(c, "tree hash at length %" PRIu64 ": %s", lstr ? at : length, hc_strerror(rc));
+  }
+  char key[2 * HC_KEY_BYTES + 1], dkey[2 * HC_KEY_BYTES + 1], th[2 * HC_HASH_BYTES + 1];
+  hc_hex_encode(key, hc_core_key(core), HC_KEY_BYTES);
+  hc_hex_encode(dkey, hc_core_discovery_key(core), HC_KEY_BYTES);
+  hc_hex_encode(th, hash, HC_HASH_BYTES);
+  bool writable = hc_core_writable(core);
+  hc_core_close(core);
+  if (flag(c, "json"))
+    return out_printf(c,
+                      "{\"key\":\"%s\",\"discoveryKey\":\"%s\",\"length\":%" PRIu64
+                      ",\"byteLength\":%" PRIu64 ",\"fork\":%" PRIu64
+                      ",\"contiguousLength\":%" PRIu64 ",\"treeHash\":\"%s\"}\n",
+                      key, dkey, length, byte_length, fork, contig, th);
+  return out_printf(c,
+                    "key:               %s\n"
+                    "discovery key:     %s\n"
+                    "length:            %" PRIu64 "\n"
+                    "byte length:       %" PRIu64 "\n"
+                    "fork:              %" PRIu64 "\n"
+                    "contiguous length: %" PRIu64 "\n"
+                    "tree hash:         %s\n"
+                    "writable:          %s\n",
+                    key, dkey, length, byte_length, fork, contig, th, writable ? "yes" : "no");
+}
+
+static int cmd_verify(ctx *c) {
+  hc_core *core;
+  int ret = open_core(c, c->pos[0], true, &core);
+  if (ret) return ret;
+  uint64_t bad = UINT64_MAX, length = hc_core_length(core);
+  int rc = hc_core_verify(core, &bad);
+  hc_core_close(core);
+  if (rc == HC_OK) return out_printf(c, "ok: %" PRIu64 " blocks verified\n", length);
+  if (bad != UINT64_MAX) return fail(c, "block %" PRIu64 ": %s", bad, hc_strerror(rc));
+  return fail(c, "%s", hc_strerror(rc));
+}
+
+static int cmd_truncate(ctx *c) {
+  uint64_t nl;
+  int ret = num_arg(c, "LENGTH", c->pos[1], &nl);
+  if (ret) return ret;
+  hc_core *core;
+  if ((ret = open_core(c, c->pos[0], false, &core))) return ret;
+  uint64_t length = hc_core_length(core);
+  int rc;
+  if (!hc_core_writable(core))
+    rc = HC_ERR_NOT_WRITABLE;
+  else if (nl > length)
+    rc = HC_ERR_OUT_OF_RANGE;
+  else
+    rc = hc_core_truncate(core, nl);
+  if (rc == HC_ERR_OUT_OF_RANGE)
+    ret = fail(c, "length %" PRIu64 " out of range (length %" PRIu64 ")", nl, length);
+  else if (rc != HC_OK)
+    ret = write_fail(c, rc);
+  else
+    ret = out_printf(c, "%" PRIu64 " %" PRIu64 "\n", hc_core_length(core), hc_core_fork(core));
+  hc_core_close(core);
+  return ret;
+}
+
+static int cmd_clear(ctx *c) {
+  uint64_t start, end;
+  int ret;
+  if ((ret = num_arg(c, "START", c->pos[1], &start))) return ret;
+  if ((ret = num_arg(c, "END", c->pos[2], &end))) return ret;
+  if (start > end) return usage_err(c->cmd, "START %" PRIu64 " is past END %" PRIu64, start, end);
+  hc_core *core;
+  if ((ret = open_core(c, c->pos[0], false, &core))) return ret;
+  uint64_t length = hc_core_length(core);
+  if (end > length) {
+    ret = fail(c, "END %" PRIu64 " out of range (length %" PRIu64 ")", end, length);
+  } else {
+    int rc = hc_core_clear(core, start, end, NULL);
+    if (rc != HC_OK) ret = fail(c, "%s", hc_strerror(rc));
+  }
+  hc_core_close(core);
+  return ret;
+}
+
+static int cmd_seek(ctx *c) {
+  uint64_t off;
+  int ret = num_arg(c, "BYTE_OFFSET", c->pos[1], &off);
+  if (ret) return ret;
+  hc_core *core;
+  if ((ret = open_core(c, c->pos[0], true, &core))) return ret;
+  uint64_t index = 0, inner = 0;
+  int rc = hc_core_seek(core, off, &index, &inner);
+  if (rc == HC_ERR_OUT_OF_RANGE)
+    ret = fail(c, "byte offset %" PRIu64 " out of range (byte length %" PRIu64 ")", off,
+               hc_core_byte_length(core));
+  else if (rc == HC_ERR_NOT_AVAILABLE)
+    ret = fail(c, "byte offset %" PRIu64 ": %s", off, hc_strerror(rc));
+  else if (rc != HC_OK)
+    ret = fail(c, "%s", hc_strerror(rc));
+  else
+    ret = out_printf(c, "%" PRIu64 " %" PRIu64 "\n", index, inner);
+  hc_core_close(core);
+  return ret;
+}
+
+static int cmd_user_data(ctx *c) {
+  const char *key = c->pos[1];
+  bool del = flag(c, "delete");
+  if (del && c->npos > 2) return usage_err(c->cmd, "--delete takes no VALUE");
+  if (!*key) return usage_err(c->cmd, "KEY must not be empty");
+  bool set = del || c->npos > 2;
+  hc_core *core;
+  int ret = open_core(c, c->pos[0], !set, &core);
+  if (ret) return ret;
+  if (set) {
+    const char *v = del ? NULL : c->pos[2];
+    int rc = hc_core_set_user_data(core, key, (const uint8_t *)v, v ? strlen(v) : 0);
+    if (rc != HC_OK) ret = fail(c, "setting '%s': %s", key, hc_strerror(rc));
+  } else {
+    const uint8_t *v = NULL;
+    size_t len = 0;
+    int rc = hc_core_get_user_data(core, key, &v, &len);
+    if (rc == HC_ERR_NOT_FOUND)
+      ret = fail(c, "no user data for key '%s'", key);
+    else if (rc != HC_OK)
+      ret = fail(c, "reading '%s': %s", key, hc_strerror(rc));
+    else
+      ret = out_write(c, v, len);
+  }
+  hc_core_close(core);
+  return ret;
+}
+
+static int cmd_proof(ctx *c) {
+  uint64_t index, from = 0, nodes = 0;
+  const char *fs = optval(c, "upgrade-from"), *ns = optval(c, "nodes");
+  int ret;
+  if ((ret = num_arg(c, "INDEX", c->pos[1], &index))) return ret;
+  if (fs && (ret = num_arg(c, "--upgrade-from", fs, &from))) return ret;
+  if (ns && (ret = num_arg(c, "--nodes", ns, &nodes))) return ret;
+  hc_core *core;
+  if ((ret = open_core(c, c->pos[0], true, &core))) return ret;
+  uint64_t length = hc_core_length(core);
+  hc_proof_request req;
+  memset(&req, 0, sizeof(req));
+  req.has_block = true;
+  req.block_index = index;
+  req.block_nodes = nodes;
+  if (fs) {
+    req.has_upgrade = true;
+    req.upgrade_start = from;
+    req.upgrade_length = from <= length ? length - from : 0;
+  }
+  uint8_t *proof = NULL;
+  size_t plen = 0;
+  int rc;
+  if (index >= length)
+    rc = HC_ERR_OUT_OF_RANGE;
+  else if (fs && from >= length)
+    rc = HC_ERR_INVALID_ARG;
+  else
+    rc = hc_core_proof(core, &req, 0, &proof, &plen);
+  if (rc == HC_ERR_INVALID_ARG && fs)
+    ret = fail(c, "--upgrade-from %" PRIu64 ": bad upgrade range (length %" PRIu64 ")", from,
+               length);
+  else if (rc != HC_OK)
+    ret = block_fail(c, rc, index, length);
+  hc_core_close(core);
+  if (ret) {
+    hc_free(proof);
+    return ret;
+  }
+  char *hex = malloc(2 * plen + 2);
+  if (!hex) {
+    hc_free(proof);
+    return fail(c, "%s", hc_strerror(HC_ERR_NOMEM));
+  }
+  hc_hex_encode(hex, proof, plen);
+  hex[2 * plen] = '\n';
+  ret = out_write(c, hex, 2 * plen + 1);
+  free(hex);
+  hc_free(proof);
+  return ret;
+}
+
+static int cmd_checkout(ctx *c) {
+  uint64_t at, index = 0;
+  int ret;
+  if ((ret = num_arg(c, "LENGTH", c->pos[1], &at))) return ret;
+  if (c->npos > 2 && (ret = num_arg(c, "INDEX", c->pos[2], &index))) return ret;
+  hc_core *core;
+  if ((ret = open_core(c, c->pos[0], true, &core))) return ret;
+  uint64_t length = hc_core_length(core);
+  hc_snapshot *snap = NULL;
+  if (at > length) {
+    hc_core_close(core);
+    return fail(c, "LENGTH %" PRIu64 " out of range (length %" PRIu64 ")", at, length);
+  }
+  int rc = hc_core_snapshot(core, at, &snap);
+  if (rc != HC_OK) {
+    hc_core_close(core);
+    return fail(c, "snapshot at %" PRIu64 ": %s", at, hc_strerror(rc));
+  }
+  if (c->npos > 2) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    rc = index >= hc_snapshot_length(snap) ? HC_ERR_OUT_OF_RANGE
+                                           : hc_snapshot_get_alloc(snap, index, &buf, &len);
+    if (rc != HC_OK)
+      ret = block_fail(c, rc, index, hc_snapshot_length(snap));
+    else
+      ret = out_write(c, buf, len);
+    hc_free(buf);
+  } else {
+    uint8_t hash[HC_HASH_BYTES];
+    rc = hc_snapshot_tree_hash(snap, hash);
+    if (rc != HC_OK) {
+      ret = fail(c, "tree hash at length %" PRIu64 ": %s", at, hc_strerror(rc));
+    } else {
+      char th[2 * HC_HASH_BYTES + 1];
+      hc_hex_encode(th, hash, HC_HASH_BYTES);
+      ret = out_printf(c,
+                       "length:            %" PRIu64 "\n"
+                       "byte length:       %" PRIu64 "\n"
+                       "tree hash:         %s\n",
+                       hc_snapshot_length(snap), hc_snapshot_byte_length(snap), th);
+    }
+  }
+  hc_snapshot_free(snap);
+  hc_core_close(core);
+  return ret;
+}
+
+/* ---------------------------------------------------------------- table ---- */
+
+static const char *const opts_create[] = {"seed=", "secret-key=", "overwrite", NULL};
+static const char *const opts_append[] = {"raw", NULL};
+static const char *const opts_cat[] = {"start=", "end=", NULL};
+static const char *const opts_info[] = {"json", "length=", NULL};
+static const char *const opts_user_data[] = {"delete", NULL};
+static const char *const opts_proof[] = {"upgrade-from=", "nodes=", NULL};
+
+static const cmd_def commands[] = {
+    {"create", "DIR [--seed HEX64 | --secret-key HEX128] [--overwrite]",
+     "create a new writable core and print its key",
+     "Creates a core in DIR (created if missing) and prints its key as 64 hex characters.\n"
+     "Refuses if a core already exists there.\n"
+     "  --seed HEX64          derive the Ed25519 key pair from this 32-byte seed\n"
+     "  --secret-key HEX128   use this 64-byte Ed25519 secret key\n"
+     "  --overwrite           replace an existing core (its data is lost)\n",
+     opts_create, 1, 1, cmd_create},
+    {"append", "DIR [--raw] [BLOCK ...]", "append blocks (arguments or stdin lines)",
+     "Appends blocks and prints the new length.\n"
+     "  BLOCK ...   each argument is one block, all appended in one batch\n"
+     "  (none)      one block per line of stdin (newline stripped), batched\n"
+     "  --raw       all of stdin as one block (up to 15 MiB)\n"
+     "Use -- before blocks that start with '--'.\n",
+     opts_append, 1, -1, cmd_append},
+    {"append-file", "DIR FILE", "append a file's content as one block",
+     "Appends the content of FILE ('-' for stdin) as one block and prints the new length.\n",
+     NULL, 2, 2, cmd_append_file},
+    {"batch", "DIR FILE...", "append several files, one block each, in one batch",
+     "Appends each FILE as one block with a single signature and prints the new length.\n", NULL,
+     2, -1, cmd_batch},
+    {"get", "DIR INDEX", "write block INDEX to stdout",
+     "Writes the raw bytes of block INDEX to stdout.\n", NULL, 2, 2, cmd_get},
+    {"cat", "DIR [--start N] [--end M]", "write blocks [N, M) to stdout",
+     "Writes the raw bytes of blocks [N, M) to stdout, in order (default: all blocks).\n",
+     opts_cat, 1, 1, cmd_cat},
+    {"info", "DIR [--json] [--length N]", "print key, lengths, fork and tree hash",
+     "Prints key, discovery key, length, byte length, fork, contiguous length and tree hash.\n"
+     "  --json       one JSON object: key, discoveryKey, length, byteLength, fork,\n"
+     "               contiguousLength, treeHash\n"
+     "  --length N   describe the core as of length N (a snapshot)\n",
+     opts_info, 1, 1, cmd_info},
+    {"verify", "DIR", "check every stored block against the signature",
+     "Recomputes the hashes of all stored blocks and checks the signed tree.\n"
+     "Exit 0 when everything verifies, 1 naming the first bad block otherwise.\n",
+     NULL, 1, 1, cmd_verify},
+    {"truncate", "DIR LENGTH", "truncate to LENGTH (bumps the fork)",
+     "Truncates the core to LENGTH blocks, bumps the fork and prints \"LENGTH FORK\".\n", NULL,
+     2, 2, cmd_truncate},
+    {"clear", "DIR START END", "drop local data of blocks [START, END)",
+     "Drops the locally stored data of blocks [START, END); the tree is kept.\n", NULL, 3, 3,
+     cmd_clear},
+    {"seek", "DIR BYTE_OFFSET", "map a byte offset to \"INDEX OFFSET\"",
+     "Prints the block index containing BYTE_OFFSET and the offset inside it.\n", NULL, 2, 2,
+     cmd_seek},
+    {"user-data", "DIR KEY [VALUE | --delete]", "get, set or delete a user-data value",
+     "Without VALUE writes the value of KEY raw to stdout (exit 1 if unset).\n"
+     "With VALUE sets it; --delete removes KEY.\n",
+     opts_user_data, 2, 3, cmd_user_data},
+    {"proof", "DIR INDEX [--upgrade-from N] [--nodes K]", "print a block proof as hex",
+     "Builds the proof of block INDEX (wire `data` message, request id 0) and prints it as hex.\n"
+     "  --upgrade-from N   include an upgrade from length N to the current length\n"
+     "  --nodes K          the requester already has K nodes (block request `nodes`)\n",
+     opts_proof, 2, 2, cmd_proof},
+    {"checkout", "DIR LENGTH [INDEX]", "inspect the snapshot at LENGTH",
+     "Without INDEX prints the length, byte length and tree hash of the core at LENGTH;\n"
+     "with INDEX writes block INDEX as read through that snapshot.\n",
+     NULL, 2, 3, cmd_checkout},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_global_help(FILE *f) {
+  fprintf(f,
+          "hypercore %s - a command-line tool for Hypercore logs (libhypercore)\n\n"
+          "usage: hypercore COMMAND DIR [ARGS...]\n"
+          "       hypercore COMMAND --help\n"
+          "       hypercore --help | --version\n\n"
+          "commands:\n",
+          HC_VERSION_STRING);
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f,
+          "\nDIR is the directory holding the core's files (oplog, tree, bitfield, data).\n"
+          "Exit status: 0 success, 1 error, 2 bad arguments.\n");
+}
+
+static void print_cmd_help(const cmd_def *cmd, FILE *f) {
+  fprintf(f, "usage: hypercore %s %s\n\n%s", cmd->name, cmd->synopsis, cmd->help);
+}
+
+static const cmd_def *find_cmd(const char *name) {
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    if (strcmp(commands[i].name, name) == 0) return &commands[i];
+  return NULL;
+}
+
+/* Parses argv[0..argc) of a command. Returns -1 to proceed, else an exit status. */
+static int parse_args(ctx *c, int argc, char **argv) {
+  bool only_pos = false;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (!only_pos && strcmp(a, "--") == 0) {
+      only_pos = true;
+      continue;
+    }
+    if (!only_pos && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+      print_cmd_help(c->cmd, stdout);
+      return fflush(stdout) == 0 ? 0 : EXIT_OPERR;
+    }
+    if (!only_pos && a[0] == '-' && a[1] == '-') {
+      const char *name = a + 2, *eq = strchr(name, '=');
+      size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+      bool tv = false;
+      int k = opt_index(c->cmd, name, nlen, &tv);
+      if (k < 0) return usage_err(c->cmd, "unknown option '%.*s'", (int)(nlen + 2), a);
+      if (c->set[k]) return usage_err(c->cmd, "option '--%.*s' given twice", (int)nlen, name);
+      if (tv) {
+        if (eq) {
+          c->val[k] = eq + 1;
+        } else {
+          if (i + 1 >= argc) return usage_err(c->cmd, "option '%s' needs a value", a);
+          c->val[k] = argv[++i];
+        }
+      } else if (eq) {
+        return usage_err(c->cmd, "option '--%.*s' takes no value", (int)nlen, name);
+      }
+      c->set[k] = true;
+      continue;
+    }
+    if (!only_pos && a[0] == '-' && a[1] != 0 && !(a[1] >= '0' && a[1] <= '9'))
+      return usage_err(c->cmd, "unknown option '%s'", a);
+    c->pos[c->npos++] = a;
+  }
+  if (c->npos < c->cmd->min_pos) {
+    if (c->npos == 0) return usage_err(c->cmd, "missing DIR");
+    return usage_err(c->cmd, "missing arguments");
+  }
+  if (c->cmd->max_pos >= 0 && c->npos > c->cmd->max_pos)
+    return usage_err(c->cmd, "too many arguments ('%s')", c->pos[c->cmd->max_pos]);
+  if (!*c->pos[0]) return usage_err(c->cmd, "DIR must not be empty");
+  return -1;
+}
+
+int main(int argc, char **argv) {
+  signal(SIGPIPE, SIG_IGN); /* write() reports EPIPE instead */
+  if (argc < 2) {
+    print_global_help(stderr);
+    return EXIT_USAGE;
+  }
+  const char *name = argv[1];
+  if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+    if (argc > 2 && strcmp(name, "help") == 0) {
+      const cmd_def *cmd = find_cmd(argv[2]);
+      if (!cmd) return usage_err(NULL, "unknown command '%s'", argv[2]);
+      print_cmd_help(cmd, stdout);
+    } else {
+      print_global_help(stdout);
+    }
+    return fflush(stdout) == 0 ? 0 : EXIT_OPERR;
+  }
+  if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+    printf("hypercore %s\n", HC_VERSION_STRING);
+    return fflush(stdout) == 0 ? 0 : EXIT_OPERR;
+  }
+  const cmd_def *cmd = find_cmd(name);
+  if (!cmd) return usage_err(NULL, "unknown command '%s'", name);
+
+  ctx c;
+  memset(&c, 0, sizeof(c));
+  c.cmd = cmd;
+  c.pos = calloc((size_t)argc, sizeof(*c.pos));
+  if (!c.pos) return fail(&c, "%s", hc_strerror(HC_ERR_NOMEM));
+  int ret = parse_args(&c, argc - 2, argv + 2);
+  if (ret < 0) ret = cmd->run(&c);
+  free(c.pos);
+  return ret;
+}

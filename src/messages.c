@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "hypercore/common.h"
-#include "manifest.h"
 
 #define NODE_MIN_BYTES 34 /* varint index + varint size + fixed32 hash */
 
@@ -174,6 +173,59 @@ int hc_msg_data_encode(hc_enc *e, const hc_proof *p) {
   return e->err;
 }
 
+/* Advances d past one encoded manifest (lib/messages.js `manifest`): v0 (types 0-2) and v1 as
+ * 10.38.2 writes them, plus v2/v3 with the `linked` and `userData` flags 11.37.1 decodes. Same
+ * validation as the JS decoders (unknown version, v0 type, hash or signature id fail); no
+ * signer limit, no allocation. */
+static void skip_signer(hc_dec *d) {
+  if (hc_dec_uint(d) != 0 && !d->err) d->err = HC_ERR_DECODE;
+  hc_dec_raw(d, 64); /* namespace, public key */
+}
+
+static void skip_signers(hc_dec *d) {
+  uint64_t n = hc_dec_uint_max(d, hc_dec_left(d) / 65);
+  for (uint64_t i = 0; i < n && !d->err; i++) skip_signer(d);
+}
+
+static int skip_manifest(hc_dec *d) {
+  uint64_t version = hc_dec_uint(d);
+  if (d->err) return d->err;
+  if (version == 0) {
+    uint64_t hash = hc_dec_uint(d);
+    uint64_t type = hc_dec_uint(d);
+    if (!d->err && (hash != 0 || type > 2)) d->err = HC_ERR_DECODE;
+    if (d->err) return d->err;
+    if (type == 0) {
+      hc_dec_raw(d, 32);
+    } else if (type == 1) {
+      skip_signer(d);
+    } else {
+      hc_dec_uint(d); /* flags */
+      hc_dec_uint(d); /* quorum */
+      skip_signers(d);
+    }
+    return d->err;
+  }
+  if (version > 3) return d->err = HC_ERR_DECODE;
+  uint64_t flags = hc_dec_uint(d);
+  if (hc_dec_uint(d) != 0 && !d->err) d->err = HC_ERR_DECODE; /* hash */
+  hc_dec_uint(d);                                              /* quorum */
+  skip_signers(d);
+  if (flags & 2) { /* prologue */
+    hc_dec_raw(d, 32);
+    hc_dec_uint(d);
+  }
+  if (flags & 4) { /* linked (11.x) */
+    uint64_t n = hc_dec_uint_max(d, hc_dec_left(d) / 32);
+    hc_dec_raw(d, (size_t)n * 32);
+  }
+  if (flags & 8) { /* userData (11.x) */
+    size_t n;
+    hc_dec_buffer(d, &n);
+  }
+  return d->err;
+}
+
 /* First pass: validates a node array and remembers where it starts. */
 static void skip_nodes(hc_dec *d, const uint8_t **start, size_t *count) {
   uint64_t n = hc_dec_uint_max(d, hc_dec_left(d) / NODE_MIN_BYTES);
@@ -232,7 +284,7 @@ int hc_msg_data_decode_dec(hc_dec *d, hc_proof *p) {
   }
   if ((flags & 16) && !d->err) {
     const uint8_t *mstart = d->p;
-    if (hc_manifest_skip(d) == HC_OK && !d->err) {
+    if (skip_manifest(d) == HC_OK && !d->err) {
       p->has_manifest = true;
       p->manifest = mstart;
       p->manifest_len = (size_t)(d->p - mstart);

@@ -77,7 +77,8 @@ int hc_msg_cancel_decode(hc_dec *d, hc_msg_cancel *m);
  * Encode: flags from has_*; block value as buffer; the manifest bytes (already encoded) raw.
  * Decode: node arrays are allocated in one block into p->owned (free with hc_proof_cleanup);
  * block value, signature and manifest borrow from buf. An empty block value decodes to a
- * non-NULL pointer with length 0. The manifest is measured (manifest.h) to find its length.
+ * non-NULL pointer with length 0. The manifest is measured (versions 0-3, as 11.x decodes
+ * them) to find its length; decode it with manifest.h.
  * On error *p is left cleaned up (nothing to free). */
 int hc_msg_data_encode(hc_enc *e, const hc_proof *p);
 int hc_msg_data_decode(const uint8_t *buf, size_t len, hc_proof *p);

@@ -19,7 +19,7 @@ const usage = `usage: hypercore <command> DIR ...
   clear DIR START END
   append-file DIR FILE
   batch DIR FILE...
-  user-data DIR KEY
+  user-data DIR KEY [VALUE | --delete]
 `
 
 function opt (args, name) {
@@ -90,6 +90,12 @@ async function main (argv) {
       }
       case 'info': {
         core = await open(dir)
+        const at = opt(args, '--length')
+        if (at !== undefined) {
+          const j = { length: Number(at), treeHash: hex(await core.treeHash(Number(at))) }
+          out(JSON.stringify(j) + '\n')
+          break
+        }
         const j = {
           key: hex(core.key),
           discoveryKey: hex(core.discoveryKey),
@@ -119,6 +125,7 @@ async function main (argv) {
       case 'truncate':
         core = await open(dir)
         await core.truncate(Number(args[0]))
+        out(core.length + ' ' + core.fork + '\n')
         break
       case 'clear':
         core = await open(dir)
@@ -126,6 +133,8 @@ async function main (argv) {
         break
       case 'user-data': {
         core = await open(dir)
+        if (args.includes('--delete')) { await core.setUserData(args[0], null); break }
+        if (args.length > 1) { await core.setUserData(args[0], Buffer.from(args[1])); break }
         const v = await core.getUserData(args[0])
         if (v === null) throw new Error('no user data ' + args[0])
         out(v)

@@ -304,8 +304,12 @@ static int read_block_file(ctx *c, const char *path, uint8_t **out, size_t *len)
 static int cmd_create(ctx *c) {
   const char *dir = c->pos[0];
   const char *seed_hex = optval(c, "seed"), *sk_hex = optval(c, "secret-key");
-  uint8_t seed[HC_SEED_BYTES], sk[HC_SECRET_KEY_BYTES];
-  if (seed_hex && sk_hex) return usage_err(c->cmd, "--seed and --secret-key are exclusive");
+  const char *key_hex = optval(c, "key");
+  uint8_t seed[HC_SEED_BYTES], sk[HC_SECRET_KEY_BYTES], key[HC_KEY_BYTES];
+  if ((seed_hex != NULL) + (sk_hex != NULL) + (key_hex != NULL) > 1)
+    return usage_err(c->cmd, "--seed, --secret-key and --key are exclusive");
+  if (key_hex && hc_hex_decode(key, sizeof(key), key_hex) != HC_OK)
+    return usage_err(c->cmd, "--key must be %d hex characters", 2 * HC_KEY_BYTES);
   if (seed_hex && hc_hex_decode(seed, sizeof(seed), seed_hex) != HC_OK)
     return usage_err(c->cmd, "--seed must be %d hex characters", 2 * HC_SEED_BYTES);
   if (sk_hex && hc_hex_decode(sk, sizeof(sk), sk_hex) != HC_OK)
@@ -342,6 +346,7 @@ static int cmd_create(ctx *c) {
   o.overwrite = overwrite;
   o.seed = seed_hex ? seed : NULL;
   o.secret_key = sk_hex ? sk : NULL;
+  o.key = key_hex ? key : NULL;
   hc_core *core = NULL;
   int rc = hc_core_open_dir(&core, dir, &o);
   memset(seed, 0, sizeof(seed));
@@ -788,7 +793,7 @@ static int cmd_checkout(ctx *c) {
 
 /* ---------------------------------------------------------------- table ---- */
 
-static const char *const opts_create[] = {"seed=", "secret-key=", "overwrite", NULL};
+static const char *const opts_create[] = {"seed=", "secret-key=", "key=", "overwrite", NULL};
 static const char *const opts_append[] = {"raw", NULL};
 static const char *const opts_cat[] = {"start=", "end=", NULL};
 static const char *const opts_info[] = {"json", "length=", NULL};
@@ -796,12 +801,13 @@ static const char *const opts_user_data[] = {"delete", NULL};
 static const char *const opts_proof[] = {"upgrade-from=", "nodes=", NULL};
 
 static const cmd_def commands[] = {
-    {"create", "DIR [--seed HEX64 | --secret-key HEX128] [--overwrite]",
+    {"create", "DIR [--seed HEX64 | --secret-key HEX128 | --key HEX64] [--overwrite]",
      "create a new writable core and print its key",
      "Creates a core in DIR (created if missing) and prints its key as 64 hex characters.\n"
      "Refuses if a core already exists there.\n"
      "  --seed HEX64          derive the Ed25519 key pair from this 32-byte seed\n"
      "  --secret-key HEX128   use this 64-byte Ed25519 secret key\n"
+     "  --key HEX64           create a read-only core for this key (a replica to sync into)\n"
      "  --overwrite           replace an existing core (its data is lost)\n",
      opts_create, 1, 1, cmd_create},
     {"append", "DIR [--raw] [BLOCK ...]", "append blocks (arguments or stdin lines)",

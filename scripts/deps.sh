@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the build/test dependencies with apt-get, only those that are missing.
+# Sourced by scripts/demo.sh and scripts/test.sh.
+set -euo pipefail
+
+hc_install_deps() {
+  local missing=()
+  local pkg
+  for pkg in build-essential cmake pkg-config libsodium-dev libuv1-dev zlib1g-dev; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$pkg")
+    fi
+  done
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return 0
+  fi
+  echo "==> installing: ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "need root or sudo to install: ${missing[*]}" >&2; return 1; }
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+hc_jobs() {
+  nproc 2>/dev/null || echo 2
+}

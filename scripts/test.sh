@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds libhypercore twice (normal, and with AddressSanitizer + UndefinedBehaviorSanitizer) and
+# runs the whole test suite (C unit tests, CLI tests, JS interop tests) in both builds.
+#   bash scripts/test.sh            build dirs: build/ and build-asan/ (override: HC_BUILD_DIR, HC_ASAN_DIR)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$ROOT/scripts/deps.sh"
+hc_install_deps
+
+BUILD="${HC_BUILD_DIR:-$ROOT/build}"
+ASAN="${HC_ASAN_DIR:-$ROOT/build-asan}"
+JOBS="$(hc_jobs)"
+
+echo "==> npm ci (tests/interop: pinned JS reference hypercore@10.38.2 / @11.37.1)"
+(cd "$ROOT/tests/interop" && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "==> build ($BUILD)"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build "$BUILD" -j "$JOBS"
+echo "==> ctest ($BUILD)"
+(cd "$BUILD" && ctest --output-on-failure -j "$JOBS")
+
+echo "==> build with ASan+UBSan ($ASAN)"
+cmake -S "$ROOT" -B "$ASAN" -DCMAKE_BUILD_TYPE=Debug -DHC_SANITIZE=ON
+cmake --build "$ASAN" -j "$JOBS"
+echo "==> ctest ($ASAN)"
+(cd "$ASAN" && ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" \
+  UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+  ctest --output-on-failure -j "$JOBS")
+
+echo "==> all tests passed (normal and sanitizer builds)"

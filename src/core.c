@@ -1,0 +1,1103 @@
+/* The core: ties oplog, merkle tree, bitfield and data together (lib/core.js of 10.38.2). */
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "encoding.h"
+#include "flat_tree.h"
+#include "messages.h"
+
+#define MAX_OPLOG_SIZE 65536
+
+static int open_file(hc_core *c, const char *name, hc_storage **out) {
+  unsigned flags = c->readonly ? HC_STORAGE_READONLY : HC_STORAGE_CREATE;
+  int rc = c->factory->open(c->factory, name, flags, out);
+  if (rc == HC_ERR_NOT_FOUND && c->readonly) {
+    /* a read-only core whose file was never written: an empty stand-in */
+    if (!c->empty_factory) {
+      rc = hc_storage_memory_factory_new(&c->empty_factory);
+      if (rc) return rc;
+    }
+    rc = c->empty_factory->open(c->empty_factory, name, HC_STORAGE_CREATE, out);
+  }
+  return rc;
+}
+
+/* ---- contiguous length (updateContig) ---- */
+
+static void update_contig(hc_core *c, uint64_t start, uint64_t length, bool drop) {
+  uint64_t end = start + length;
+  uint64_t v = c->header.contiguous_length;
+  if (drop) {
+    if (v <= end && v > start) v = start;
+  } else if (v <= end && v >= start) {
+    v = end;
+    while (hc_bitfield_get(&c->bitfield, v)) v++;
+  }
+  c->header.contiguous_length = v;
+}
+
+static void add_reorg_hint(hc_core *c, uint64_t ancestors, uint64_t fork) {
+  hc_oplog_header *h = &c->header;
+  if (c->tree.length == 0 || c->tree.fork == fork) return;
+  while (h->n_reorgs >= HC_OPLOG_MAX_REORGS) {
+    memmove(h->reorgs, h->reorgs + 1, (h->n_reorgs - 1) * sizeof *h->reorgs);
+    h->n_reorgs--;
+  }
+  while (h->n_reorgs > 0 && h->reorgs[h->n_reorgs - 1].ancestors > ancestors) h->n_reorgs--;
+  h->reorgs[h->n_reorgs].from = c->tree.fork;
+  h->reorgs[h->n_reorgs].to = fork;
+  h->reorgs[h->n_reorgs].ancestors = ancestors;
+  h->n_reorgs++;
+}
+
+static int sync_header_tree(hc_core *c) {
+  c->header.fork = c->tree.fork;
+  c->header.length = c->tree.length;
+  c->header.has_root_hash = true;
+  hc_merkle_hash(&c->tree, c->header.root_hash);
+  return hc_oplog_header_set_signature(&c->header, c->tree.signature, c->tree.signature_len);
+}
+
+/* Applies a committed truncation record to snapshots' bookkeeping. */
+static int note_truncation(hc_core *c, uint64_t ancestors) {
+  if (c->ntruncations == c->truncations_cap) {
+    size_t cap = c->truncations_cap ? c->truncations_cap * 2 : 8;
+    uint64_t *t = realloc(c->truncations, cap * sizeof *t);
+    if (!t) return HC_ERR_NOMEM;
+    c->truncations = t;
+    c->truncations_cap = cap;
+  }
+  c->truncations[c->ntruncations++] = ancestors;
+  return HC_OK;
+}
+
+/* ---- replay ---- */
+
+static int replay_entry(void *ctx, const hc_oplog_entry *e) {
+  hc_core *c = ctx;
+  int rc;
+  if (!c->tree_ready) {
+    rc = hc_merkle_set_head(&c->tree, c->header.length, c->header.fork, c->header.signature,
+                            c->header.signature_len);
+    if (rc) return rc;
+    c->tree_ready = true;
+  }
+  if (e->has_user_data) {
+    rc = hc_oplog_header_set_user_data(&c->header, e->ud_key, e->ud_key_len, e->ud_value, e->ud_len);
+    if (rc) return rc;
+  }
+  for (size_t i = 0; i < e->nnodes; i++) {
+    rc = hc_merkle_add_node(&c->tree, &e->nodes[i]);
+    if (rc) return rc;
+  }
+  if (e->has_bitfield) {
+    rc = hc_bitfield_set_range(&c->bitfield, e->bf_start, e->bf_length, !e->drop);
+    if (rc) return rc;
+    update_contig(c, e->bf_start, e->bf_length, e->drop);
+  }
+  if (e->has_upgrade) {
+    hc_merkle_batch b;
+    hc_merkle_batch_init(&b, &c->tree);
+    rc = hc_merkle_batch_truncate(&b, e->length, e->fork);
+    if (!rc) {
+      b.ancestors = e->ancestors;
+      rc = hc_merkle_batch_set_signature(&b, e->signature, e->signature_len);
+    }
+    if (!rc) {
+      add_reorg_hint(c, b.ancestors, b.fork);
+      rc = hc_merkle_batch_commit(&b);
+    }
+    hc_merkle_batch_cleanup(&b);
+    if (rc) return rc == HC_ERR_NOT_FOUND ? HC_ERR_CORRUPT : rc;
+    rc = sync_header_tree(c);
+    if (rc) return rc;
+  }
+  return HC_OK;
+}
+
+/* ---- flushing ---- */
+
+static int flush_header(hc_core *c) {
+  int rc = hc_oplog_flush(&c->oplog, &c->header);
+  if (rc != HC_ERR_HEADER_OVERFLOW) return rc;
+  /* big header: the full header goes into `header`, the oplog points at it */
+  if (!c->header_file) {
+    rc = open_file(c, "header", &c->header_file);
+    if (rc) return rc;
+  }
+  hc_enc e;
+  hc_enc_init(&e, NULL, 0);
+  hc_oplog_header h = c->header;
+  h.external = false;
+  hc_oplog_header_encode(&e, &h);
+  size_t len = e.pos;
+  uint8_t *buf = malloc(len);
+  if (!buf) return HC_ERR_NOMEM;
+  hc_enc_init(&e, buf, len);
+  hc_oplog_header_encode(&e, &h);
+  uint64_t start = 0;
+  if (len > c->ext_start) {
+    start = c->ext_start + c->ext_length;
+    if (start & 4095) start += 4096 - (start & 4095);
+  }
+  rc = hc_storage_write(c->header_file, start, buf, len);
+  free(buf);
+  if (rc) return rc;
+  c->ext_start = start;
+  c->ext_length = len;
+  hc_oplog_header ext;
+  memset(&ext, 0, sizeof ext);
+  ext.external = true;
+  ext.ext_start = start;
+  ext.ext_length = len;
+  return hc_oplog_flush(&c->oplog, &ext);
+}
+
+static int flush_oplog(hc_core *c) {
+  int rc = hc_bitfield_flush(&c->bitfield);
+  if (!rc) rc = hc_merkle_flush(&c->tree);
+  if (!rc) rc = flush_header(c);
+  return rc;
+}
+
+static bool should_flush(hc_core *c) {
+  if (--c->auto_flush <= 0 || c->oplog.byte_length >= MAX_OPLOG_SIZE) {
+    c->auto_flush = 4;
+    return true;
+  }
+  if (!c->manifest_flushed && c->header.has_manifest) {
+    c->manifest_flushed = true;
+    return true;
+  }
+  return false;
+}
+
+static int sync_all(hc_core *c) {
+  int rc = hc_storage_sync(c->data_file);
+  if (!rc) rc = hc_storage_sync(c->tree_file);
+  if (!rc) rc = hc_storage_sync(c->bitfield_file);
+  if (!rc && c->header_file) rc = hc_storage_sync(c->header_file);
+  if (!rc) rc = hc_storage_sync(c->oplog_file);
+  return rc;
+}
+
+/* After a mutation's oplog entry is written: maybe flush, maybe fsync. */
+static int after_mutation(hc_core *c, bool force_flush) {
+  int rc = HC_OK;
+  if (force_flush || should_flush(c)) rc = flush_oplog(c);
+  if (!rc && c->durable) rc = sync_all(c);
+  return rc;
+}
+
+/* ---- open / create ---- */
+
+static int create_header(hc_core *c, const hc_core_opts *o) {
+  hc_oplog_header *h = &c->header;
+  memset(h, 0, sizeof *h);
+  uint8_t pk[32], sk[64];
+  bool have_pair = false;
+  if (o->secret_key) {
+    memcpy(sk, o->secret_key, 64);
+    hc_crypto_sk_to_pk(pk, sk);
+    have_pair = true;
+  } else if (o->seed) {
+    hc_crypto_seed_keypair(pk, sk, o->seed);
+    have_pair = true;
+  } else if (!o->key) {
+    hc_crypto_keypair(pk, sk);
+    have_pair = true;
+  }
+  if (have_pair) {
+    if (o->key && memcmp(o->key, pk, 32) != 0) {
+      hc_crypto_wipe(sk, sizeof sk);
+      return HC_ERR_KEY_MISMATCH; /* compat: the key must be the public key */
+    }
+    h->has_keypair = true;
+    memcpy(h->public_key, pk, 32);
+    h->has_secret_key = true;
+    memcpy(h->secret_key, sk, 64);
+    hc_crypto_wipe(sk, sizeof sk);
+    h->has_manifest = true;
+    hc_manifest_default(&h->manifest, pk);
+    memcpy(h->key, pk, 32);
+  } else {
+    memcpy(h->key, o->key, 32); /* a clone: the manifest arrives with the first proof */
+  }
+  return flush_header(c);
+}
+
+static int do_open(hc_core *c, const hc_core_opts *o) {
+  int rc;
+  unsigned oflags = c->readonly ? HC_STORAGE_READONLY : (HC_STORAGE_LOCK | (o->no_create ? 0 : HC_STORAGE_CREATE));
+  rc = c->factory->open(c->factory, "oplog", oflags, &c->oplog_file);
+  if (rc == HC_ERR_NOT_FOUND) return HC_ERR_NO_CORE;
+  if (rc) return rc;
+  if (o->overwrite && !c->readonly) {
+    static const char *names[] = {"tree", "bitfield", "data", "header"};
+    for (size_t i = 0; i < 4; i++) {
+      hc_storage *s;
+      if (c->factory->open(c->factory, names[i], 0, &s) == HC_OK) {
+        rc = hc_storage_truncate(s, 0);
+        hc_storage_close(s);
+        if (rc) return rc;
+      }
+    }
+    rc = hc_storage_truncate(c->oplog_file, 0);
+    if (rc) return rc;
+  }
+  if ((rc = open_file(c, "tree", &c->tree_file)) || (rc = open_file(c, "bitfield", &c->bitfield_file)) ||
+      (rc = open_file(c, "data", &c->data_file)))
+    return rc;
+  if ((rc = hc_merkle_init(&c->tree, c->tree_file))) return rc;
+  c->tree_inited = true;
+  if ((rc = hc_bitfield_open(&c->bitfield, c->bitfield_file))) return rc;
+  c->bitfield_inited = true;
+
+  bool has_header = false;
+  rc = hc_oplog_open(&c->oplog, c->oplog_file, c->readonly, &c->header, &has_header,
+                     replay_entry, c);
+  c->header_inited = has_header;
+  if (rc == HC_ERR_CORRUPT || rc == HC_ERR_DECODE) return HC_ERR_CORRUPT;
+  if (rc) return rc;
+
+  if (has_header && c->header.external) {
+    /* load the big header */
+    uint64_t start = c->header.ext_start, len = c->header.ext_length;
+    if (len > (64u << 20)) return HC_ERR_CORRUPT;
+    rc = open_file(c, "header", &c->header_file);
+    if (rc) return rc;
+    uint8_t *buf = malloc(len ? (size_t)len : 1);
+    if (!buf) return HC_ERR_NOMEM;
+    rc = hc_storage_read(c->header_file, start, buf, (size_t)len);
+    hc_oplog_header big;
+    if (!rc) rc = hc_oplog_header_decode(buf, (size_t)len, &big);
+    free(buf);
+    if (rc) return HC_ERR_CORRUPT;
+    hc_oplog_header_cleanup(&c->header);
+    c->header = big;
+    c->ext_start = start;
+    c->ext_length = len;
+    if (c->oplog.length) return HC_ERR_CORRUPT; /* entries replayed on the pointer: not supported */
+  }
+
+  if (!has_header) {
+    if (o->no_create || c->readonly) return HC_ERR_NO_CORE;
+    rc = create_header(c, o);
+    c->header_inited = true;
+    if (rc) return rc;
+  }
+  if (o->key && memcmp(o->key, c->header.key, 32) != 0) return HC_ERR_KEY_MISMATCH;
+  if (c->header.has_manifest && !hc_manifest_matches_key(&c->header.manifest, c->header.key))
+    return HC_ERR_CORRUPT;
+  c->compat = c->header.has_manifest && hc_manifest_is_compat(&c->header.manifest, c->header.key);
+  if (c->header.has_manifest && c->header.manifest.has_prologue) {
+    c->tree.has_prologue = true;
+    memcpy(c->tree.prologue_hash, c->header.manifest.prologue_hash, 32);
+    c->tree.prologue_length = c->header.manifest.prologue_length;
+  }
+  if (!c->tree_ready) {
+    rc = hc_merkle_set_head(&c->tree, c->header.length, c->header.fork, c->header.signature,
+                            c->header.signature_len);
+    if (rc) return rc;
+    c->tree_ready = true;
+  }
+  if (c->header.contiguous_length == 0) {
+    uint64_t z = hc_bitfield_find(&c->bitfield, 0, false, UINT64_MAX);
+    c->header.contiguous_length = z == UINT64_MAX ? 0 : z;
+  }
+  hc_crypto_discovery_key(c->discovery_key, c->header.key);
+  c->manifest_flushed = c->header.has_manifest;
+  c->auto_flush = 1;
+  return HC_OK;
+}
+
+int hc_core_open(hc_core **out, hc_storage_factory *factory, const hc_core_opts *opts) {
+  hc_core_opts def;
+  if (!out || !factory) return HC_ERR_INVALID_ARG;
+  *out = NULL;
+  if (!opts) {
+    memset(&def, 0, sizeof def);
+    def.version = HC_CORE_OPTS_VERSION;
+    opts = &def;
+  }
+  if (opts->seed && opts->secret_key) return HC_ERR_INVALID_ARG;
+  if (hc_crypto_init() != HC_OK) return HC_ERR_IO;
+  hc_core *c = calloc(1, sizeof *c);
+  if (!c) return HC_ERR_NOMEM;
+  c->factory = factory;
+  c->readonly = opts->readonly;
+  c->durable = opts->durable;
+  int rc = do_open(c, opts);
+  if (rc) {
+    hc_core_close(c);
+    return rc;
+  }
+  *out = c;
+  return HC_OK;
+}
+
+int hc_core_open_dir(hc_core **out, const char *dir, const hc_core_opts *opts) {
+  hc_storage_factory *f;
+  if (!out) return HC_ERR_INVALID_ARG;
+  int rc = hc_storage_file_factory_new(&f, dir);
+  if (rc) return rc;
+  rc = hc_core_open(out, f, opts);
+  if (rc) {
+    hc_storage_factory_free(f);
+    return rc;
+  }
+  (*out)->own_factory = true;
+  return HC_OK;
+}
+
+void hc_core_close(hc_core *c) {
+  if (!c) return;
+  if (c->tree_inited) hc_merkle_cleanup(&c->tree);
+  if (c->bitfield_inited) hc_bitfield_cleanup(&c->bitfield);
+  if (c->header_inited) hc_oplog_header_cleanup(&c->header);
+  hc_storage_close(c->oplog_file);
+  hc_storage_close(c->tree_file);
+  hc_storage_close(c->bitfield_file);
+  hc_storage_close(c->data_file);
+  hc_storage_close(c->header_file);
+  hc_storage_factory_free(c->empty_factory);
+  if (c->own_factory) hc_storage_factory_free(c->factory);
+  free(c->truncations);
+  free(c->manifest_buf);
+  free(c);
+}
+
+int hc_core_flush(hc_core *c) {
+  if (c->readonly) return HC_ERR_NOT_WRITABLE;
+  c->manifest_flushed = true;
+  c->auto_flush = 4;
+  int rc = flush_oplog(c);
+  if (!rc) rc = sync_all(c);
+  return rc;
+}
+
+/* ---- properties ---- */
+
+const uint8_t *hc_core_key(const hc_core *c) { return c->header.key; }
+const uint8_t *hc_core_discovery_key(const hc_core *c) { return c->discovery_key; }
+uint64_t hc_core_length(const hc_core *c) { return c->tree.length; }
+uint64_t hc_core_byte_length(const hc_core *c) { return c->tree.byte_length; }
+uint64_t hc_core_fork(const hc_core *c) { return c->tree.fork; }
+
+uint64_t hc_core_contiguous_length(const hc_core *c) {
+  uint64_t v = c->header.contiguous_length;
+  return v < c->tree.length ? v : c->tree.length;
+}
+
+bool hc_core_writable(const hc_core *c) {
+  if (c->readonly || !c->header.has_secret_key) return false;
+  if (!c->header.has_manifest) return memcmp(c->header.public_key, c->header.key, 32) == 0;
+  for (size_t i = 0; i < c->header.manifest.nsigners; i++)
+    if (memcmp(c->header.manifest.signers[i].public_key, c->header.public_key, 32) == 0) return true;
+  return false;
+}
+
+const uint8_t *hc_core_signature(const hc_core *c, size_t *len) {
+  if (len) *len = c->tree.signature_len;
+  return c->tree.signature;
+}
+
+const uint8_t *hc_core_manifest(const hc_core *c, size_t *len) {
+  hc_core *mc = (hc_core *)c;
+  if (!c->header.has_manifest) {
+    if (len) *len = 0;
+    return NULL;
+  }
+  hc_enc e;
+  hc_enc_init(&e, NULL, 0);
+  hc_manifest_encode(&e, &c->header.manifest);
+  uint8_t *buf = realloc(mc->manifest_buf, e.pos);
+  if (!buf) {
+    if (len) *len = 0;
+    return NULL;
+  }
+  mc->manifest_buf = buf;
+  size_t n = e.pos;
+  hc_enc_init(&e, buf, n);
+  hc_manifest_encode(&e, &c->header.manifest);
+  if (len) *len = n;
+  return buf;
+}
+
+int hc_core_public_key(const hc_core *c, uint8_t out[HC_KEY_BYTES]) {
+  if (!c->header.has_keypair) return HC_ERR_NOT_FOUND;
+  memcpy(out, c->header.public_key, 32);
+  return HC_OK;
+}
+
+/* ---- append ---- */
+
+static int sign_batch(hc_core *c, hc_merkle_batch *b) {
+  if (!hc_core_writable(c)) return HC_ERR_NOT_WRITABLE;
+  if (!c->header.has_manifest) {
+    /* upsert the compat manifest (an old core without one) */
+    c->header.has_manifest = true;
+    hc_manifest_default(&c->header.manifest, c->header.key);
+    c->compat = true;
+    c->manifest_flushed = false;
+  }
+  uint8_t hash[32], sig[128];
+  size_t siglen;
+  hc_merkle_batch_hash(b, hash);
+  int rc = hc_manifest_sign(&c->header.manifest, c->header.key, hash, b->length, b->fork,
+                            c->header.secret_key, sig, &siglen);
+  if (rc) return rc;
+  return hc_merkle_batch_set_signature(b, sig, siglen);
+}
+
+int hc_core_append(hc_core *c, const hc_buf *blocks, size_t n, uint64_t *length,
+                   uint64_t *byte_length) {
+  if (!c || (n && !blocks)) return HC_ERR_INVALID_ARG;
+  if (!hc_core_writable(c)) return HC_ERR_NOT_WRITABLE;
+  if (c->failed) return HC_ERR_IO;
+  if (n == 0) goto done;
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (blocks[i].len > HC_MAX_BLOCK_BYTES) return HC_ERR_BLOCK_TOO_LARGE;
+    if (blocks[i].len && !blocks[i].data) return HC_ERR_INVALID_ARG;
+    total += blocks[i].len;
+  }
+  hc_merkle_batch b;
+  hc_merkle_batch_init(&b, &c->tree);
+  int rc = HC_OK;
+  for (size_t i = 0; i < n && !rc; i++) rc = hc_merkle_batch_append(&b, blocks[i].data, blocks[i].len);
+  if (!rc && c->tree.has_prologue && b.length < c->tree.prologue_length) rc = HC_ERR_INVALID_ARG;
+  if (!rc) rc = sign_batch(c, &b);
+  /* 1. data, in one write */
+  if (!rc) {
+    if (n == 1) {
+      rc = hc_storage_write(c->data_file, c->tree.byte_length, blocks[0].data, blocks[0].len);
+    } else if (total) {
+      uint8_t *buf = malloc(total);
+      if (!buf) rc = HC_ERR_NOMEM;
+      else {
+        size_t o = 0;
+        for (size_t i = 0; i < n; i++) {
+          if (blocks[i].len) memcpy(buf + o, blocks[i].data, blocks[i].len);
+          o += blocks[i].len;
+        }
+        rc = hc_storage_write(c->data_file, c->tree.byte_length, buf, total);
+        free(buf);
+      }
+    }
+  }
+  /* 2. oplog entry */
+  if (!rc) {
+    hc_oplog_entry e;
+    memset(&e, 0, sizeof e);
+    e.has_tree_nodes = true;
+    e.nodes = b.nodes;
+    e.nnodes = b.nnodes;
+    e.has_upgrade = true;
+    e.fork = b.fork;
+    e.ancestors = b.ancestors;
+    e.length = b.length;
+    e.signature = b.signature;
+    e.signature_len = b.signature_len;
+    e.has_bitfield = true;
+    e.bf_start = b.ancestors;
+    e.bf_length = n;
+    rc = hc_oplog_append(&c->oplog, &e, 1, false);
+  }
+  /* 3. memory: from here the append is durable in the oplog */
+  if (!rc) {
+    uint64_t start = b.ancestors;
+    rc = hc_bitfield_set_range(&c->bitfield, start, n, true);
+    if (!rc) rc = hc_merkle_batch_commit(&b);
+    if (!rc) rc = sync_header_tree(c);
+    if (!rc) update_contig(c, start, n, false);
+    if (rc) c->failed = true; /* memory state diverged: reopen to recover */
+  }
+  hc_merkle_batch_cleanup(&b);
+  if (rc) return rc;
+  rc = after_mutation(c, false);
+  if (rc) return rc;
+done:
+  if (length) *length = c->tree.length;
+  if (byte_length) *byte_length = c->tree.byte_length;
+  return HC_OK;
+}
+
+/* ---- reads ---- */
+
+static int block_range(hc_core *c, uint64_t index, uint64_t *offset, uint64_t *size) {
+  if (index >= c->tree.length) return HC_ERR_OUT_OF_RANGE;
+  if (!hc_bitfield_get(&c->bitfield, index)) return HC_ERR_NOT_AVAILABLE;
+  hc_node leaf;
+  int rc = hc_merkle_get(&c->tree, 2 * index, &leaf);
+  if (rc == HC_ERR_NOT_FOUND) return HC_ERR_CORRUPT;
+  if (rc) return rc;
+  rc = hc_merkle_byte_offset(&c->tree, 2 * index, offset);
+  if (rc) return rc;
+  *size = leaf.size;
+  return HC_OK;
+}
+
+int hc_core_block_size(hc_core *c, uint64_t index, size_t *size) {
+  uint64_t off, sz;
+  int rc = block_range(c, index, &off, &sz);
+  if (rc) return rc;
+  *size = (size_t)sz;
+  return HC_OK;
+}
+
+/* Reads block index into buf and checks its leaf hash against the tree. */
+static int read_block(hc_core *c, uint64_t index, uint8_t *buf, size_t cap, size_t *len) {
+  uint64_t off, sz;
+  int rc = block_range(c, index, &off, &sz);
+  if (rc) return rc;
+  if (len) *len = (size_t)sz;
+  if (sz > cap) return HC_ERR_NOBUF;
+  rc = hc_storage_read(c->data_file, off, buf, (size_t)sz);
+  if (rc == HC_ERR_SHORT_READ) return HC_ERR_CORRUPT;
+  if (rc) return rc;
+  hc_node leaf;
+  uint8_t h[32];
+  rc = hc_merkle_get(&c->tree, 2 * index, &leaf);
+  if (rc) return rc == HC_ERR_NOT_FOUND ? HC_ERR_CORRUPT : rc;
+  hc_crypto_leaf(h, buf, (size_t)sz);
+  if (memcmp(h, leaf.hash, 32) != 0) return HC_ERR_BAD_CHECKSUM;
+  return HC_OK;
+}
+
+int hc_core_get(hc_core *c, uint64_t index, uint8_t *buf, size_t cap, size_t *len) {
+  if (!c || (!buf && cap)) return HC_ERR_INVALID_ARG;
+  return read_block(c, index, buf, cap, len);
+}
+
+int hc_core_get_alloc(hc_core *c, uint64_t index, uint8_t **out, size_t *len) {
+  size_t sz;
+  if (!c || !out) return HC_ERR_INVALID_ARG;
+  *out = NULL;
+  int rc = hc_core_block_size(c, index, &sz);
+  if (rc) return rc;
+  uint8_t *buf = malloc(sz ? sz : 1);
+  if (!buf) return HC_ERR_NOMEM;
+  rc = read_block(c, index, buf, sz, &sz);
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  *out = buf;
+  if (len) *len = sz;
+  return HC_OK;
+}
+
+/* Checks node `index` hashes up to a root of the current tree. */
+static int verify_path(hc_core *c, const hc_node *node) {
+  hc_node cur = *node;
+  for (;;) {
+    for (size_t r = 0; r < c->tree.nroots; r++) {
+      if (c->tree.roots[r].index == cur.index)
+        return memcmp(c->tree.roots[r].hash, cur.hash, 32) == 0 && c->tree.roots[r].size == cur.size
+                   ? HC_OK
+                   : HC_ERR_BAD_CHECKSUM;
+    }
+    hc_node sib, parent;
+    uint64_t si = hc_ft_sibling(cur.index);
+    int rc = hc_merkle_get(&c->tree, si, &sib);
+    if (rc) return rc == HC_ERR_NOT_FOUND ? HC_ERR_BAD_CHECKSUM : rc;
+    parent.index = hc_ft_parent(cur.index);
+    parent.size = cur.size + sib.size;
+    hc_crypto_parent(parent.hash, &cur, &sib);
+    if (parent.index > 2 * c->tree.length) return HC_ERR_BAD_CHECKSUM;
+    cur = parent;
+  }
+}
+
+static int verify_signature(hc_core *c) {
+  if (c->signature_ok) return HC_OK;
+  if (c->tree.length == 0) return HC_OK;
+  if (!c->header.has_manifest) return HC_ERR_BAD_SIGNATURE;
+  uint8_t hash[32];
+  hc_merkle_hash(&c->tree, hash);
+  int rc = hc_manifest_verify(&c->header.manifest, c->header.key, hash, c->tree.length,
+                              c->tree.fork, c->tree.signature, c->tree.signature_len);
+  if (rc == HC_OK) c->signature_ok = true;
+  return rc;
+}
+
+int hc_core_get_verified(hc_core *c, uint64_t index, uint8_t *buf, size_t cap, size_t *len) {
+  int rc = read_block(c, index, buf, cap, len);
+  if (rc) return rc;
+  hc_node leaf;
+  rc = hc_merkle_get(&c->tree, 2 * index, &leaf);
+  if (!rc) rc = verify_path(c, &leaf);
+  if (!rc) rc = verify_signature(c);
+  return rc;
+}
+
+bool hc_core_has(hc_core *c, uint64_t start, uint64_t end) {
+  if (end > c->tree.length || start > end) return false;
+  return hc_bitfield_all(&c->bitfield, start, end);
+}
+
+int hc_core_tree_hash(hc_core *c, uint64_t length, uint8_t out[HC_HASH_BYTES]) {
+  if (length > c->tree.length) return HC_ERR_OUT_OF_RANGE;
+  hc_node roots[HC_MAX_ROOTS];
+  size_t n;
+  int rc = hc_merkle_get_roots(&c->tree, length, roots, &n);
+  if (rc) return rc;
+  hc_crypto_tree(out, roots, n);
+  return HC_OK;
+}
+
+int hc_core_seek(hc_core *c, uint64_t byte_offset, uint64_t *index, uint64_t *offset) {
+  if (byte_offset >= c->tree.byte_length) {
+    if (byte_offset == c->tree.byte_length) {
+      *index = c->tree.length;
+      *offset = 0;
+      return HC_OK;
+    }
+    return HC_ERR_OUT_OF_RANGE;
+  }
+  return hc_merkle_seek(&c->tree, byte_offset, 0, index, offset);
+}
+
+int hc_core_byte_offset(hc_core *c, uint64_t index, uint64_t *offset) {
+  if (index > c->tree.length) return HC_ERR_OUT_OF_RANGE;
+  return hc_merkle_byte_offset(&c->tree, 2 * index, offset);
+}
+
+/* ---- truncate / clear ---- */
+
+int hc_core_truncate_fork(hc_core *c, uint64_t new_length, uint64_t fork) {
+  if (!hc_core_writable(c)) return HC_ERR_NOT_WRITABLE;
+  if (c->failed) return HC_ERR_IO;
+  if (new_length > c->tree.length) return HC_ERR_OUT_OF_RANGE;
+  if (fork < c->tree.fork) return HC_ERR_INVALID_ARG;
+  if (c->tree.has_prologue && new_length < c->tree.prologue_length) return HC_ERR_INVALID_ARG;
+  hc_merkle_batch b;
+  hc_merkle_batch_init(&b, &c->tree);
+  int rc = hc_merkle_batch_truncate(&b, new_length, fork);
+  if (!rc && new_length > 0) rc = sign_batch(c, &b);
+  uint64_t old = c->tree.length;
+  if (!rc) {
+    hc_oplog_entry e;
+    memset(&e, 0, sizeof e);
+    e.has_tree_nodes = true;
+    e.has_upgrade = true;
+    e.fork = b.fork;
+    e.ancestors = b.ancestors;
+    e.length = b.length;
+    e.signature = b.signature;
+    e.signature_len = b.signature_len;
+    e.has_bitfield = true;
+    e.drop = true;
+    e.bf_start = b.ancestors;
+    e.bf_length = old - b.ancestors;
+    rc = hc_oplog_append(&c->oplog, &e, 1, false);
+  }
+  if (!rc) {
+    rc = hc_bitfield_set_range(&c->bitfield, b.ancestors, old - b.ancestors, false);
+    if (!rc) add_reorg_hint(c, b.ancestors, b.fork);
+    if (!rc) rc = hc_merkle_batch_commit(&b);
+    if (!rc) update_contig(c, b.ancestors, old - b.ancestors, true);
+    if (!rc) rc = sync_header_tree(c);
+    if (!rc) rc = note_truncation(c, b.ancestors);
+    if (rc) c->failed = true;
+    c->signature_ok = false;
+  }
+  hc_merkle_batch_cleanup(&b);
+  if (rc) return rc;
+  return after_mutation(c, true);
+}
+
+int hc_core_truncate(hc_core *c, uint64_t new_length) {
+  return hc_core_truncate_fork(c, new_length, c->tree.fork + 1);
+}
+
+int hc_core_clear(hc_core *c, uint64_t start, uint64_t end, uint64_t *freed) {
+  if (freed) *freed = 0;
+  if (c->readonly) return HC_ERR_NOT_WRITABLE;
+  if (c->failed) return HC_ERR_IO;
+  if (start > end) return HC_ERR_INVALID_ARG;
+  if (end > c->tree.length) end = c->tree.length;
+  if (start >= end) return HC_OK;
+  hc_oplog_entry e;
+  memset(&e, 0, sizeof e);
+  e.has_bitfield = true;
+  e.drop = true;
+  e.bf_start = start;
+  e.bf_length = end - start;
+  int rc = hc_oplog_append(&c->oplog, &e, 1, false);
+  if (rc) return rc;
+  rc = hc_bitfield_set_range(&c->bitfield, start, end - start, false);
+  if (rc) {
+    c->failed = true;
+    return rc;
+  }
+  if (start < c->header.contiguous_length) c->header.contiguous_length = start;
+  /* widen to the neighbouring already-cleared blocks, then punch the data */
+  uint64_t s = start;
+  while (s > 0 && !hc_bitfield_get(&c->bitfield, s - 1)) s--;
+  uint64_t en = hc_bitfield_find(&c->bitfield, end, true, c->tree.length);
+  if (en == UINT64_MAX) en = c->tree.length;
+  if (s < en && s < c->tree.length) {
+    uint64_t off, eoff, before = 0, after = 0;
+    rc = hc_merkle_byte_offset(&c->tree, 2 * s, &off);
+    if (!rc) rc = hc_merkle_byte_offset(&c->tree, 2 * en, &eoff);
+    if (!rc) rc = hc_storage_stat(c->data_file, NULL, &before);
+    if (!rc) rc = hc_storage_del(c->data_file, off, eoff - off);
+    if (!rc) rc = hc_storage_stat(c->data_file, NULL, &after);
+    if (rc) return rc;
+    if (freed) *freed = before > after ? before - after : 0;
+  }
+  return after_mutation(c, false);
+}
+
+/* ---- user data ---- */
+
+int hc_core_set_user_data(hc_core *c, const char *key, const uint8_t *value, size_t len) {
+  if (!c || !key) return HC_ERR_INVALID_ARG;
+  if (c->readonly) return HC_ERR_NOT_WRITABLE;
+  if (!value) len = 0;
+  size_t kl = strlen(key);
+  const uint8_t *cur;
+  size_t curlen;
+  bool exists = hc_core_get_user_data(c, key, &cur, &curlen) == HC_OK;
+  if (exists && len && curlen == len && memcmp(cur, value, len) == 0) return HC_OK;
+  if (!exists && !len) return HC_OK;
+  hc_oplog_entry e;
+  memset(&e, 0, sizeof e);
+  e.has_user_data = true;
+  e.ud_key = key;
+  e.ud_key_len = kl;
+  e.ud_value = len ? value : NULL;
+  e.ud_len = len;
+  int rc = hc_oplog_append(&c->oplog, &e, 1, false);
+  if (rc) return rc;
+  rc = hc_oplog_header_set_user_data(&c->header, key, kl, value, len);
+  if (rc) {
+    c->failed = true;
+    return rc;
+  }
+  return after_mutation(c, false);
+}
+
+int hc_core_get_user_data(hc_core *c, const char *key, const uint8_t **value, size_t *len) {
+  size_t kl = strlen(key);
+  for (size_t i = 0; i < c->header.n_user_data; i++) {
+    hc_user_data *u = &c->header.user_data[i];
+    if (u->key_len == kl && memcmp(u->key, key, kl) == 0) {
+      *value = u->value;
+      *len = u->len;
+      return HC_OK;
+    }
+  }
+  return HC_ERR_NOT_FOUND;
+}
+
+/* ---- verify everything ---- */
+
+int hc_core_verify(hc_core *c, uint64_t *bad_index) {
+  if (bad_index) *bad_index = UINT64_MAX;
+  c->signature_ok = false;
+  int rc = verify_signature(c);
+  if (rc) return rc;
+  uint64_t len = c->tree.length;
+  uint8_t *buf = NULL;
+  size_t cap = 0;
+  /* every stored block against its leaf node */
+  for (uint64_t i = 0; i < len; i++) {
+    if (!hc_bitfield_get(&c->bitfield, i)) continue;
+    uint64_t off, sz;
+    rc = block_range(c, i, &off, &sz);
+    if (rc == HC_OK && sz > cap) {
+      uint8_t *nb = realloc(buf, (size_t)sz);
+      if (!nb) {
+        free(buf);
+        return HC_ERR_NOMEM;
+      }
+      buf = nb;
+      cap = (size_t)sz;
+    }
+    size_t got;
+    if (rc == HC_OK) rc = read_block(c, i, buf, cap, &got);
+    if (rc == HC_ERR_NOMEM || rc == HC_ERR_IO) break;
+    if (rc) {
+      if (bad_index) *bad_index = i;
+      rc = HC_ERR_BAD_CHECKSUM;
+      break;
+    }
+  }
+  free(buf);
+  if (rc) return rc;
+  /* every parent against its children, every root against the signed roots */
+  for (uint64_t i = 1; i + 1 < 2 * len; i += 2) {
+    hc_node p, l, r;
+    if (hc_merkle_get(&c->tree, i, &p) != HC_OK) continue;
+    if (hc_ft_right_span(i) >= 2 * len) continue;
+    int a = hc_merkle_get(&c->tree, hc_ft_left_child(i), &l);
+    int b = hc_merkle_get(&c->tree, hc_ft_right_child(i), &r);
+    if (a == HC_ERR_NOT_FOUND || b == HC_ERR_NOT_FOUND) continue; /* sparse */
+    if (a || b) return a ? a : b;
+    uint8_t h[32];
+    hc_crypto_parent(h, &l, &r);
+    if (memcmp(h, p.hash, 32) != 0 || p.size != l.size + r.size) {
+      if (bad_index) *bad_index = hc_ft_left_span(i) / 2;
+      return HC_ERR_BAD_CHECKSUM;
+    }
+  }
+  for (size_t r = 0; r < c->tree.nroots; r++) {
+    hc_node n;
+    rc = hc_merkle_get(&c->tree, c->tree.roots[r].index, &n);
+    if (rc || memcmp(n.hash, c->tree.roots[r].hash, 32) != 0) {
+      if (bad_index) *bad_index = hc_ft_left_span(c->tree.roots[r].index) / 2;
+      return HC_ERR_BAD_CHECKSUM;
+    }
+  }
+  return HC_OK;
+}
+
+/* ---- snapshots ---- */
+
+struct hc_snapshot {
+  hc_core *core;
+  uint64_t length, byte_length, fork;
+  size_t truncations_seen;
+  hc_node roots[HC_MAX_ROOTS];
+  size_t nroots;
+};
+
+int hc_core_snapshot(hc_core *c, uint64_t length, hc_snapshot **out) {
+  if (length > c->tree.length) return HC_ERR_OUT_OF_RANGE;
+  hc_snapshot *s = calloc(1, sizeof *s);
+  if (!s) return HC_ERR_NOMEM;
+  int rc = hc_merkle_get_roots(&c->tree, length, s->roots, &s->nroots);
+  if (rc) {
+    free(s);
+    return rc;
+  }
+  s->core = c;
+  s->length = length;
+  s->fork = c->tree.fork;
+  for (size_t i = 0; i < s->nroots; i++) s->byte_length += s->roots[i].size;
+  s->truncations_seen = c->ntruncations;
+  *out = s;
+  return HC_OK;
+}
+
+void hc_snapshot_free(hc_snapshot *s) { free(s); }
+uint64_t hc_snapshot_length(const hc_snapshot *s) { return s->length; }
+uint64_t hc_snapshot_byte_length(const hc_snapshot *s) { return s->byte_length; }
+uint64_t hc_snapshot_fork(const hc_snapshot *s) { return s->fork; }
+
+int hc_snapshot_tree_hash(hc_snapshot *s, uint8_t out[HC_HASH_BYTES]) {
+  hc_crypto_tree(out, s->roots, s->nroots);
+  return HC_OK;
+}
+
+/* Blocks below the lowest truncation since the snapshot are unchanged. */
+static uint64_t snapshot_valid_length(const hc_snapshot *s) {
+  uint64_t v = s->length;
+  for (size_t i = s->truncations_seen; i < s->core->ntruncations; i++)
+    if (s->core->truncations[i] < v) v = s->core->truncations[i];
+  return v;
+}
+
+int hc_snapshot_get_alloc(hc_snapshot *s, uint64_t index, uint8_t **out, size_t *len) {
+  if (index >= s->length) return HC_ERR_OUT_OF_RANGE;
+  if (index >= snapshot_valid_length(s)) return HC_ERR_SNAPSHOT_STALE;
+  return hc_core_get_alloc(s->core, index, out, len);
+}
+
+bool hc_snapshot_has(hc_snapshot *s, uint64_t start, uint64_t end) {
+  if (end > s->length || start > end) return false;
+  if (end > snapshot_valid_length(s)) return false;
+  return hc_core_has(s->core, start, end);
+}
+
+/* ---- proofs ---- */
+
+int hc_core_proof(hc_core *c, const hc_proof_request *req, uint64_t request_id, uint8_t **out,
+                  size_t *out_len) {
+  if (!c || !req || !out || !out_len) return HC_ERR_INVALID_ARG;
+  *out = NULL;
+  hc_proof p;
+  memset(&p, 0, sizeof p);
+  uint8_t *value = NULL;
+  int rc = hc_merkle_proof(&c->tree, req, &p);
+  if (rc) return rc;
+  p.request = request_id;
+  p.fork = c->tree.fork;
+  if (req->has_block) {
+    size_t vl;
+    rc = hc_core_get_alloc(c, req->block_index, &value, &vl);
+    if (rc) goto done;
+    p.block_value = value;
+    p.block_value_len = vl;
+  }
+  size_t mlen = 0;
+  const uint8_t *man = NULL;
+  if (req->manifest && !c->compat) man = hc_core_manifest(c, &mlen);
+  if (man) {
+    p.has_manifest = true;
+    p.manifest = man;
+    p.manifest_len = mlen;
+  }
+  hc_enc e;
+  hc_enc_init(&e, NULL, 0);
+  rc = hc_msg_data_encode(&e, &p);
+  if (rc || e.err) {
+    rc = rc ? rc : e.err;
+    goto done;
+  }
+  size_t n = e.pos;
+  uint8_t *buf = malloc(n ? n : 1);
+  if (!buf) {
+    rc = HC_ERR_NOMEM;
+    goto done;
+  }
+  hc_enc_init(&e, buf, n);
+  rc = hc_msg_data_encode(&e, &p);
+  if (rc || e.err) {
+    free(buf);
+    rc = rc ? rc : e.err;
+    goto done;
+  }
+  *out = buf;
+  *out_len = n;
+done:
+  free(value);
+  hc_proof_cleanup(&p);
+  return rc;
+}
+
+typedef struct sig_ctx {
+  hc_core *core;
+  const hc_manifest *manifest;
+} sig_ctx;
+
+static int verify_sig_cb(void *ctx, const hc_merkle_batch *b, const uint8_t *sig, size_t siglen) {
+  sig_ctx *s = ctx;
+  uint8_t hash[32];
+  hc_merkle_batch_hash(b, hash);
+  return hc_manifest_verify(s->manifest, s->core->header.key, hash, b->length, b->fork, sig, siglen);
+}
+
+/* Decodes and verifies a proof; on success *b holds the verified batch and *manifest the
+ * manifest to adopt (if the core had none). */
+static int verify_proof(hc_core *c, const uint8_t *buf, size_t len, hc_proof *p,
+                        hc_merkle_batch *b, hc_manifest *manifest, bool *new_manifest) {
+  int rc = hc_msg_data_decode(buf, len, p);
+  if (rc) return HC_ERR_DECODE;
+  *new_manifest = false;
+  if (c->header.has_manifest) {
+    *manifest = c->header.manifest;
+  } else {
+    if (p->has_manifest) {
+      hc_dec d;
+      hc_dec_init(&d, p->manifest, p->manifest_len);
+      if (hc_manifest_decode(&d, manifest) != HC_OK) return HC_ERR_BAD_PROOF;
+    } else {
+      hc_manifest_default(manifest, c->header.key); /* compat assumption */
+    }
+    if (!hc_manifest_matches_key(manifest, c->header.key)) return HC_ERR_BAD_SIGNATURE;
+    *new_manifest = true;
+  }
+  if (p->has_upgrade && p->fork != c->tree.fork) return HC_ERR_BAD_PROOF; /* reorgs: not yet */
+  sig_ctx ctx = {c, manifest};
+  return hc_merkle_verify(&c->tree, p, verify_sig_cb, &ctx, b);
+}
+
+int hc_core_verify_proof(hc_core *c, const uint8_t *proof, size_t len) {
+  hc_proof p;
+  hc_merkle_batch b;
+  hc_manifest m;
+  bool nm;
+  memset(&p, 0, sizeof p);
+  memset(&b, 0, sizeof b);
+  int rc = verify_proof(c, proof, len, &p, &b, &m, &nm);
+  hc_merkle_batch_cleanup(&b);
+  hc_proof_cleanup(&p);
+  return rc;
+}
+
+int hc_core_apply_proof(hc_core *c, const uint8_t *proof, size_t len) {
+  if (c->readonly) return HC_ERR_NOT_WRITABLE;
+  if (c->failed) return HC_ERR_IO;
+  hc_proof p;
+  hc_merkle_batch b;
+  hc_manifest m;
+  bool nm;
+  memset(&p, 0, sizeof p);
+  memset(&b, 0, sizeof b);
+  int rc = verify_proof(c, proof, len, &p, &b, &m, &nm);
+  if (rc) goto out;
+  if (nm) {
+    c->header.has_manifest = true;
+    c->header.manifest = m;
+    c->compat = hc_manifest_is_compat(&m, c->header.key);
+    c->manifest_flushed = false;
+  }
+  bool has_block = p.has_block && p.block_value_len <= HC_MAX_BLOCK_BYTES;
+  uint64_t old_len = c->tree.length;
+  /* the block goes to data first, at its offset in the verified tree */
+  if (has_block && !hc_bitfield_get(&c->bitfield, p.block_index)) {
+    uint64_t off;
+    hc_merkle_batch *bb = &b;
+    /* byte offset through the batch's view (new nodes may be needed) */
+    hc_merkle tmp = c->tree;
+    hc_node_map *saved = NULL;
+    (void)saved;
+    if (b.upgraded) {
+      memcpy(tmp.roots, bb->roots, bb->nroots * sizeof *bb->roots);
+      tmp.nroots = bb->nroots;
+      tmp.length = bb->length;
+      tmp.byte_length = bb->byte_length;
+    }
+    /* nodes of the batch are needed for the offset: commit them to the tree first (they are
+     * verified), then compute */
+    rc = HC_OK;
+    for (size_t i = 0; i < bb->nnodes && !rc; i++) rc = hc_merkle_add_node(&c->tree, &bb->nodes[i]);
+    tmp.unflushed = c->tree.unflushed;
+    if (!rc) rc = hc_merkle_byte_offset(&tmp, 2 * p.block_index, &off);
+    if (!rc) rc = hc_storage_write(c->data_file, off, p.block_value, p.block_value_len);
+    if (rc) goto out;
+  } else {
+    has_block = false;
+  }
+  hc_oplog_entry e;
+  memset(&e, 0, sizeof e);
+  e.has_tree_nodes = b.nnodes > 0;
+  e.nodes = b.nodes;
+  e.nnodes = b.nnodes;
+  if (b.upgraded) {
+    e.has_upgrade = true;
+    e.fork = b.fork;
+    e.ancestors = b.ancestors;
+    e.length = b.length;
+    e.signature = b.signature;
+    e.signature_len = b.signature_len;
+  }
+  if (has_block) {
+    e.has_bitfield = true;
+    e.bf_start = p.block_index;
+    e.bf_length = 1;
+  }
+  if (!e.has_tree_nodes && !e.has_upgrade && !e.has_bitfield) goto out;
+  rc = hc_oplog_append(&c->oplog, &e, 1, false);
+  if (rc) goto out;
+  if (has_block) rc = hc_bitfield_set_range(&c->bitfield, p.block_index, 1, true);
+  if (!rc) rc = hc_merkle_batch_commit(&b);
+  if (!rc && b.upgraded) rc = sync_header_tree(c);
+  if (!rc && has_block) update_contig(c, p.block_index, 1, false);
+  if (rc) {
+    c->failed = true;
+    goto out;
+  }
+  (void)old_len;
+  rc = after_mutation(c, false);
+out:
+  hc_merkle_batch_cleanup(&b);
+  hc_proof_cleanup(&p);
+  return rc;
+}

@@ -716,6 +716,8 @@ static int cmd_proof(ctx *c) {
   int rc;
   if (index >= length)
     rc = HC_ERR_OUT_OF_RANGE;
+  else if (!hc_core_has(core, index, index + 1))
+    rc = HC_ERR_NOT_AVAILABLE;
   else if (fs && from >= length)
     rc = HC_ERR_INVALID_ARG;
   else

@@ -112,6 +112,6 @@ int hc_ft_iter_full_root(hc_ft_iter *it, uint64_t index) {
 
 uint64_t hc_ft_iter_contains(const hc_ft_iter *it, uint64_t index) {
   if (index > it->index) return index < it->index + it->factor / 2;
-  if (index < it->index) return index > it->index - it->factor / 2;
+  if (index < it->index) return index + it->factor / 2 > it->index; /* no unsigned underflow */
   return 1;
 }

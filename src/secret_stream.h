@@ -67,8 +67,10 @@ void hc_ss_free(hc_ss *ss);
  * HC_ERR_NOMEM); the stream is then failed. */
 HC_WARN_UNUSED int hc_ss_feed(hc_ss *ss, const uint8_t *data, size_t len);
 
-/* Encrypts one message (len <= HC_SS_MAX_MESSAGE) into the output. Before our side of the
- * handshake completes the plaintext is buffered and sent right after the stream header. */
+/* Encrypts one message (len <= HC_SS_MAX_MESSAGE, else HC_ERR_INVALID_ARG without failing the
+ * stream) into the output. Before our side of the handshake completes the plaintext is copied
+ * and sent right after the stream header. data must not point into the stream's own output
+ * (hc_ss_pending_out) buffer. */
 HC_WARN_UNUSED int hc_ss_write(hc_ss *ss, const uint8_t *data, size_t len);
 /* Sends an empty message (keep-alive). */
 HC_WARN_UNUSED int hc_ss_keepalive(hc_ss *ss);

@@ -73,6 +73,20 @@ async function mainCore (root) {
   h.step(`js->c main core: ${state.length} blocks, ${state.byteLength} bytes, fork ${state.fork}`)
   await checkC(dir, state, blocks, 'main core')
 
+  // A flipped byte in block 3's data: C verify exits 1 naming index 3; the JS audit agrees.
+  const bad = h.copyDir(dir, path.join(root, 'corrupt'))
+  const data = fs.readFileSync(path.join(bad, 'data'))
+  const off = blocks.slice(0, 3).reduce((n, b) => n + b.length, 0) + 17
+  data[off] ^= 0x55
+  fs.writeFileSync(path.join(bad, 'data'), data)
+  const r = h.run(['verify', bad])
+  assert.strictEqual(r.status, 1, `verify of a corrupted core exits ${r.status}, expected 1`)
+  assert.match(r.stdout.toString() + r.stderr, /\b3\b/, `verify names block 3: ${r.stderr.trim()}`)
+  const jsBad = await openJs(h.copyDir(bad, path.join(root, 'corrupt-js')))
+  assert.deepStrictEqual(await jsBad.core.audit(), { tree: 0, blocks: 1 }, 'JS audit of the corrupted copy')
+  await jsBad.close()
+  h.step('corrupted block 3: C verify exits 1 naming it, JS audit finds 1 bad block')
+
   // JS reopens the directory after the C reads: nothing changed.
   const again = await openJs(dir)
   assert.deepStrictEqual(await h.jsState(again), state)

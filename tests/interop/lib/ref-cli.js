@@ -115,8 +115,13 @@ async function main (argv) {
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ref-verify-'))
         for (const f of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, f), path.join(tmp, f))
         core = await open(tmp)
+        const had = []
+        for (let i = 0; i < core.length; i++) had.push(await core.has(i))
         const c = await core.core.audit()
+        let first = -1
+        for (let i = 0; i < core.length && first < 0; i++) if (had[i] && !(await core.has(i))) first = i
         await core.close()
+        if (first >= 0) process.stderr.write(`block ${first}: bad checksum\n`)
         core = null
         fs.rmSync(tmp, { recursive: true, force: true })
         if (c.blocks || c.tree) { process.stderr.write(`audit corrections: ${JSON.stringify(c)}\n`); return 1 }

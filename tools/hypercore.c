@@ -567,7 +567,6 @@ static int cmd_info(ctx *c) {
   hc_hex_encode(key, hc_core_key(core), HC_KEY_BYTES);
   hc_hex_encode(dkey, hc_core_discovery_key(core), HC_KEY_BYTES);
   hc_hex_encode(th, hash, HC_HASH_BYTES);
-  bool writable = hc_core_writable(core);
   hc_core_close(core);
   if (flag(c, "json"))
     return out_printf(c,
@@ -582,9 +581,8 @@ static int cmd_info(ctx *c) {
                     "byte length:       %" PRIu64 "\n"
                     "fork:              %" PRIu64 "\n"
                     "contiguous length: %" PRIu64 "\n"
-                    "tree hash:         %s\n"
-                    "writable:          %s\n",
-                    key, dkey, length, byte_length, fork, contig, th, writable ? "yes" : "no");
+                    "tree hash:         %s\n",
+                    key, dkey, length, byte_length, fork, contig, th);
 }
 
 static int cmd_verify(ctx *c) {

@@ -392,7 +392,7 @@ uint64_t hc_core_contiguous_length(const hc_core *c) {
 }
 
 bool hc_core_writable(const hc_core *c) {
-  if (c->readonly || !c->header.has_secret_key) return false;
+  if (!c->header.has_secret_key) return false;
   if (!c->header.has_manifest) return memcmp(c->header.public_key, c->header.key, 32) == 0;
   for (size_t i = 0; i < c->header.manifest.nsigners; i++)
     if (memcmp(c->header.manifest.signers[i].public_key, c->header.public_key, 32) == 0) return true;
@@ -435,7 +435,7 @@ int hc_core_public_key(const hc_core *c, uint8_t out[HC_KEY_BYTES]) {
 /* ---- append ---- */
 
 static int sign_batch(hc_core *c, hc_merkle_batch *b) {
-  if (!hc_core_writable(c)) return HC_ERR_NOT_WRITABLE;
+  if (c->readonly || !hc_core_writable(c)) return HC_ERR_NOT_WRITABLE;
   if (!c->header.has_manifest) {
     /* upsert the compat manifest (an old core without one) */
     c->header.has_manifest = true;
@@ -455,7 +455,7 @@ static int sign_batch(hc_core *c, hc_merkle_batch *b) {
 int hc_core_append(hc_core *c, const hc_buf *blocks, size_t n, uint64_t *length,
                    uint64_t *byte_length) {
   if (!c || (n && !blocks)) return HC_ERR_INVALID_ARG;
-  if (!hc_core_writable(c)) return HC_ERR_NOT_WRITABLE;
+  if (c->readonly || !hc_core_writable(c)) return HC_ERR_NOT_WRITABLE;
   if (c->failed) return HC_ERR_IO;
   if (n == 0) goto done;
   size_t total = 0;
@@ -669,7 +669,7 @@ int hc_core_byte_offset(hc_core *c, uint64_t index, uint64_t *offset) {
 /* ---- truncate / clear ---- */
 
 int hc_core_truncate_fork(hc_core *c, uint64_t new_length, uint64_t fork) {
-  if (!hc_core_writable(c)) return HC_ERR_NOT_WRITABLE;
+  if (c->readonly || !hc_core_writable(c)) return HC_ERR_NOT_WRITABLE;
   if (c->failed) return HC_ERR_IO;
   if (new_length > c->tree.length) return HC_ERR_OUT_OF_RANGE;
   if (fork < c->tree.fork) return HC_ERR_INVALID_ARG;

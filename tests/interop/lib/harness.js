@@ -77,6 +77,10 @@ function run (args, { input } = {}) {
     timeout: 120000
   })
   if (r.error) throw r.error
+  const stderr = r.stderr.toString()
+  if (/ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer/.test(stderr)) {
+    throw new assert.AssertionError({ message: `sanitizer report from hypercore ${args.join(' ')}:\n${stderr.slice(0, 4000)}` })
+  }
   return {
     status: r.status === null ? 'signal ' + r.signal : r.status,
     stdout: r.stdout,
@@ -100,12 +104,13 @@ function cliText (args, opts) {
   return cli(args, opts).toString().trim()
 }
 
-// Runs the CLI and asserts a non-zero exit; returns the result.
+// Runs the CLI and asserts it fails cleanly: exit 1 (operational error) with a message on stderr.
 function cliFails (args, opts, why = '') {
   const r = run(args, opts)
-  if (r.status === 0) {
-    throw new assert.AssertionError({ message: `\`${r.cmd}\` exited 0 but should fail${why ? ' (' + why + ')' : ''}; stdout: ${r.stdout.toString().slice(0, 200)}` })
+  if (r.status !== 1) {
+    throw new assert.AssertionError({ message: `\`${r.cmd}\` exited ${r.status}, expected 1${why ? ' (' + why + ')' : ''}; stdout: ${r.stdout.toString().slice(0, 200)} stderr: ${r.stderr.trim()}` })
   }
+  assert.ok(r.stderr.trim().length > 0, `\`${r.cmd}\` failed without a message on stderr`)
   return r
 }
 

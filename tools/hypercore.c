@@ -592,7 +592,8 @@ static int cmd_verify(ctx *c) {
   uint64_t bad = UINT64_MAX, length = hc_core_length(core);
   int rc = hc_core_verify(core, &bad);
   hc_core_close(core);
-  if (rc == HC_OK) return out_printf(c, "ok: %" PRIu64 " blocks verified\n", length);
+  if (rc == HC_OK)
+    return out_printf(c, "ok: every stored block of %" PRIu64 " verifies\n", length);
   if (bad != UINT64_MAX) return fail(c, "block %" PRIu64 ": %s", bad, hc_strerror(rc));
   return fail(c, "%s", hc_strerror(rc));
 }

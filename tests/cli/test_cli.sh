@@ -316,6 +316,24 @@ run verify "$V"; ok
 # flip one byte of block 2 in the data file (blocks are stored back to back)
 printf 'X' | dd of="$V/data" bs=1 seek=9 conv=notrunc 2>/dev/null
 run verify "$V"; expect_rc 1; expect_err_prefix verify; expect_err "block 2"
+V2=$T/verify2
+run create "$V2"; ok
+run append "$V2" aaaa bbbb cccc dddd; ok
+# the tree file holds 40-byte nodes by flat-tree index; node 6 is the leaf of block 3
+# (only when the nodes were flushed to the tree file rather than kept in the oplog)
+if [ "$(stat -c %s "$V2/tree")" -ge 280 ]; then
+  printf 'ZZZZ' | dd of="$V2/tree" bs=1 seek=$((6 * 40 + 10)) conv=notrunc 2>/dev/null
+  run verify "$V2"; expect_rc 1; expect_err "block 3"
+fi
+
+echo "== stdout errors"
+if [ -w /dev/full ]; then
+  set +e
+  "$HC" get "$D" 0 >/dev/full 2>"$T/err"
+  rc=$?
+  set -e
+  expect_rc 1; expect_err_prefix get; expect_err "writing to stdout"
+fi
 
 echo "== proofs (known answers from hypercore@10.38.2 on the reference's own core)"
 J=$T/jscore

@@ -816,7 +816,7 @@ static const cmd_def commands[] = {
      "  BLOCK ...   each argument is one block, all appended in one batch\n"
      "  (none)      one block per line of stdin (newline stripped), batched\n"
      "  --raw       all of stdin as one block (up to 15 MiB)\n"
-     "Use -- before blocks that start with '--'.\n",
+     "Use -- before blocks that start with '-'.\n",
      opts_append, 1, -1, cmd_append},
     {"append-file", "DIR FILE", "append a file's content as one block",
      "Appends the content of FILE ('-' for stdin) as one block and prints the new length.\n",

@@ -366,6 +366,7 @@ void hc_core_close(hc_core *c) {
   if (c->own_factory) hc_storage_factory_free(c->factory);
   free(c->truncations);
   free(c->manifest_buf);
+  free(c->listeners);
   free(c);
 }
 
@@ -519,6 +520,7 @@ int hc_core_append(hc_core *c, const hc_buf *blocks, size_t n, uint64_t *length,
   if (rc) return rc;
   rc = after_mutation(c, false);
   if (rc) return rc;
+  hc__core_emit(c, HC_EVENT_APPEND, c->tree.length - n, n);
 done:
   if (length) *length = c->tree.length;
   if (byte_length) *byte_length = c->tree.byte_length;
@@ -707,7 +709,10 @@ int hc_core_truncate_fork(hc_core *c, uint64_t new_length, uint64_t fork) {
   }
   hc_merkle_batch_cleanup(&b);
   if (rc) return rc;
-  return after_mutation(c, true);
+  rc = after_mutation(c, true);
+  if (rc) return rc;
+  hc__core_emit(c, HC_EVENT_TRUNCATE, new_length, old - new_length);
+  return HC_OK;
 }
 
 int hc_core_truncate(hc_core *c, uint64_t new_length) {
@@ -750,7 +755,10 @@ int hc_core_clear(hc_core *c, uint64_t start, uint64_t end, uint64_t *freed) {
     if (rc) return rc;
     if (freed) *freed = before > after ? before - after : 0;
   }
-  return after_mutation(c, false);
+  rc = after_mutation(c, false);
+  if (rc) return rc;
+  hc__core_emit(c, HC_EVENT_CLEAR, start, end - start);
+  return HC_OK;
 }
 
 /* ---- user data ---- */
@@ -915,57 +923,113 @@ bool hc_snapshot_has(hc_snapshot *s, uint64_t start, uint64_t end) {
   return hc_core_has(s->core, start, end);
 }
 
+/* ---- events ---- */
+
+int hc_core_on_update(hc_core *c, hc_core_update_cb cb, void *user) {
+  if (!c || !cb) return HC_ERR_INVALID_ARG;
+  for (size_t i = 0; i < c->nlisteners; i++)
+    if (c->listeners[i].cb == cb && c->listeners[i].user == user) return HC_OK;
+  if (c->nlisteners == c->listeners_cap) {
+    size_t cap = c->listeners_cap ? c->listeners_cap * 2 : 4;
+    struct hc_core_listener *l = realloc(c->listeners, cap * sizeof *l);
+    if (!l) return HC_ERR_NOMEM;
+    c->listeners = l;
+    c->listeners_cap = cap;
+  }
+  c->listeners[c->nlisteners].cb = cb;
+  c->listeners[c->nlisteners].user = user;
+  c->nlisteners++;
+  return HC_OK;
+}
+
+void hc_core_off_update(hc_core *c, hc_core_update_cb cb, void *user) {
+  for (size_t i = 0; i < c->nlisteners; i++) {
+    if (c->listeners[i].cb == cb && c->listeners[i].user == user) {
+      memmove(&c->listeners[i], &c->listeners[i + 1], (c->nlisteners - i - 1) * sizeof *c->listeners);
+      c->nlisteners--;
+      return;
+    }
+  }
+}
+
+void hc__core_emit(hc_core *c, hc_core_event ev, uint64_t start, uint64_t length) {
+  /* listeners may unregister themselves while we iterate: walk a snapshot */
+  size_t n = c->nlisteners;
+  if (n == 0) return;
+  struct hc_core_listener local[16], *copy = n <= 16 ? local : malloc(n * sizeof *copy);
+  if (!copy) return;
+  memcpy(copy, c->listeners, n * sizeof *copy);
+  for (size_t i = 0; i < n; i++) {
+    bool still = false;
+    for (size_t j = 0; j < c->nlisteners; j++)
+      if (c->listeners[j].cb == copy[i].cb && c->listeners[j].user == copy[i].user) still = true;
+    if (still) copy[i].cb(copy[i].user, c, ev, start, length);
+  }
+  if (copy != local) free(copy);
+}
+
 /* ---- proofs ---- */
+
+int hc__core_build_proof(hc_core *c, const hc_proof_request *req, hc_proof *p, uint8_t **value) {
+  memset(p, 0, sizeof *p);
+  *value = NULL;
+  if (req->has_block) {
+    if (req->block_index >= c->tree.length) return HC_ERR_OUT_OF_RANGE;
+    if (!hc_bitfield_get(&c->bitfield, req->block_index)) return HC_ERR_NOT_AVAILABLE;
+  }
+  int rc = hc_merkle_proof(&c->tree, req, p);
+  if (rc == HC_ERR_NOT_FOUND) rc = HC_ERR_NOT_AVAILABLE;
+  if (rc) {
+    hc_proof_cleanup(p);
+    return rc;
+  }
+  p->fork = c->tree.fork;
+  if (req->has_block) {
+    size_t vl;
+    rc = hc_core_get_alloc(c, req->block_index, value, &vl);
+    if (rc) {
+      hc_proof_cleanup(p);
+      return rc;
+    }
+    p->block_value = *value;
+    p->block_value_len = vl;
+  }
+  size_t mlen = 0;
+  const uint8_t *man = NULL;
+  if (req->manifest && !c->compat) man = hc_core_manifest(c, &mlen);
+  if (man) {
+    p->has_manifest = true;
+    p->manifest = man;
+    p->manifest_len = mlen;
+  }
+  return HC_OK;
+}
 
 int hc_core_proof(hc_core *c, const hc_proof_request *req, uint64_t request_id, uint8_t **out,
                   size_t *out_len) {
   if (!c || !req || !out || !out_len) return HC_ERR_INVALID_ARG;
   *out = NULL;
   hc_proof p;
-  memset(&p, 0, sizeof p);
-  uint8_t *value = NULL;
-  int rc = hc_merkle_proof(&c->tree, req, &p);
+  uint8_t *value;
+  int rc = hc__core_build_proof(c, req, &p, &value);
   if (rc) return rc;
   p.request = request_id;
-  p.fork = c->tree.fork;
-  if (req->has_block) {
-    size_t vl;
-    rc = hc_core_get_alloc(c, req->block_index, &value, &vl);
-    if (rc) goto done;
-    p.block_value = value;
-    p.block_value_len = vl;
-  }
-  size_t mlen = 0;
-  const uint8_t *man = NULL;
-  if (req->manifest && !c->compat) man = hc_core_manifest(c, &mlen);
-  if (man) {
-    p.has_manifest = true;
-    p.manifest = man;
-    p.manifest_len = mlen;
-  }
   hc_enc e;
   hc_enc_init(&e, NULL, 0);
   rc = hc_msg_data_encode(&e, &p);
-  if (rc || e.err) {
-    rc = rc ? rc : e.err;
-    goto done;
-  }
   size_t n = e.pos;
-  uint8_t *buf = malloc(n ? n : 1);
-  if (!buf) {
-    rc = HC_ERR_NOMEM;
-    goto done;
+  uint8_t *buf = rc ? NULL : malloc(n ? n : 1);
+  if (!rc && !buf) rc = HC_ERR_NOMEM;
+  if (!rc) {
+    hc_enc_init(&e, buf, n);
+    rc = hc_msg_data_encode(&e, &p);
   }
-  hc_enc_init(&e, buf, n);
-  rc = hc_msg_data_encode(&e, &p);
-  if (rc || e.err) {
+  if (rc) {
     free(buf);
-    rc = rc ? rc : e.err;
-    goto done;
+  } else {
+    *out = buf;
+    *out_len = n;
   }
-  *out = buf;
-  *out_len = n;
-done:
   free(value);
   hc_proof_cleanup(&p);
   return rc;
@@ -983,121 +1047,228 @@ static int verify_sig_cb(void *ctx, const hc_merkle_batch *b, const uint8_t *sig
   return hc_manifest_verify(s->manifest, s->core->header.key, hash, b->length, b->fork, sig, siglen);
 }
 
-/* Decodes and verifies a proof; on success *b holds the verified batch and *manifest the
- * manifest to adopt (if the core had none). */
-static int verify_proof(hc_core *c, const uint8_t *buf, size_t len, hc_proof *p,
-                        hc_merkle_batch *b, hc_manifest *manifest, bool *new_manifest) {
-  int rc = hc_msg_data_decode(buf, len, p);
-  if (rc) return HC_ERR_DECODE;
-  *new_manifest = false;
+/* The manifest to verify with: ours, or the proof's (which must hash to our key), or the
+ * compat default for our key. */
+static int proof_manifest(hc_core *c, const hc_proof *p, hc_manifest *m, bool *is_new) {
+  *is_new = false;
   if (c->header.has_manifest) {
-    *manifest = c->header.manifest;
-  } else {
-    if (p->has_manifest) {
-      hc_dec d;
-      hc_dec_init(&d, p->manifest, p->manifest_len);
-      if (hc_manifest_decode(&d, manifest) != HC_OK) return HC_ERR_BAD_PROOF;
-    } else {
-      hc_manifest_default(manifest, c->header.key); /* compat assumption */
-    }
-    if (!hc_manifest_matches_key(manifest, c->header.key)) return HC_ERR_BAD_SIGNATURE;
-    *new_manifest = true;
+    *m = c->header.manifest;
+    return HC_OK;
   }
-  if (p->has_upgrade && p->fork != c->tree.fork) return HC_ERR_BAD_PROOF; /* reorgs: not yet */
-  sig_ctx ctx = {c, manifest};
+  if (p->has_manifest) {
+    hc_dec d;
+    hc_dec_init(&d, p->manifest, p->manifest_len);
+    if (hc_manifest_decode(&d, m) != HC_OK) return HC_ERR_BAD_PROOF;
+  } else {
+    hc_manifest_default(m, c->header.key); /* compat assumption */
+  }
+  if (!hc_manifest_matches_key(m, c->header.key)) return HC_ERR_BAD_SIGNATURE;
+  *is_new = true;
+  return HC_OK;
+}
+
+static void adopt_manifest(hc_core *c, const hc_manifest *m) {
+  c->header.has_manifest = true;
+  c->header.manifest = *m;
+  c->compat = hc_manifest_is_compat(m, c->header.key);
+  c->manifest_flushed = false;
+  if (m->has_prologue) {
+    c->tree.has_prologue = true;
+    memcpy(c->tree.prologue_hash, m->prologue_hash, 32);
+    c->tree.prologue_length = m->prologue_length;
+  }
+}
+
+static int verify_decoded(hc_core *c, const hc_proof *p, hc_merkle_batch *b, hc_manifest *m,
+                          bool *nm) {
+  int rc = proof_manifest(c, p, m, nm);
+  if (rc) return rc;
+  if (p->fork != c->tree.fork) return HC_ERR_BAD_PROOF; /* reorgs go through hc__core_reorg */
+  if (p->has_block && p->block_value_len > HC_MAX_BLOCK_BYTES) return HC_ERR_BAD_PROOF;
+  sig_ctx ctx = {c, m};
   return hc_merkle_verify(&c->tree, p, verify_sig_cb, &ctx, b);
+}
+
+/* Stores a verified batch (+ block) through one oplog entry. */
+static int store_verified(hc_core *c, const hc_proof *p, hc_merkle_batch *b, bool *stored_block) {
+  int rc = HC_OK;
+  bool has_block = p->has_block && !hc_bitfield_get(&c->bitfield, p->block_index);
+  uint64_t old_len = c->tree.length;
+  *stored_block = false;
+  if (has_block) {
+    /* the block's byte offset may need the new nodes: they are verified, add them first */
+    for (size_t i = 0; i < b->nnodes && !rc; i++) rc = hc_merkle_add_node(&c->tree, &b->nodes[i]);
+    hc_merkle view = c->tree;
+    if (b->upgraded) {
+      memcpy(view.roots, b->roots, b->nroots * sizeof *b->roots);
+      view.nroots = b->nroots;
+      view.length = b->length;
+      view.byte_length = b->byte_length;
+    }
+    uint64_t off = 0;
+    if (!rc) rc = hc_merkle_byte_offset(&view, 2 * p->block_index, &off);
+    if (!rc) rc = hc_storage_write(c->data_file, off, p->block_value, p->block_value_len);
+    if (rc) return rc;
+  }
+  hc_oplog_entry e;
+  memset(&e, 0, sizeof e);
+  e.has_tree_nodes = b->nnodes > 0;
+  e.nodes = b->nodes;
+  e.nnodes = b->nnodes;
+  if (b->upgraded) {
+    e.has_upgrade = true;
+    e.fork = b->fork;
+    e.ancestors = b->ancestors;
+    e.length = b->length;
+    e.signature = b->signature;
+    e.signature_len = b->signature_len;
+  }
+  if (has_block) {
+    e.has_bitfield = true;
+    e.bf_start = p->block_index;
+    e.bf_length = 1;
+  }
+  if (!e.has_tree_nodes && !e.has_upgrade && !e.has_bitfield) return HC_OK;
+  rc = hc_oplog_append(&c->oplog, &e, 1, false);
+  if (rc) return rc;
+  if (has_block) rc = hc_bitfield_set_range(&c->bitfield, p->block_index, 1, true);
+  if (!rc) rc = hc_merkle_batch_commit(b);
+  if (!rc && b->upgraded) rc = sync_header_tree(c);
+  if (!rc && has_block) update_contig(c, p->block_index, 1, false);
+  if (rc) {
+    c->failed = true;
+    return rc;
+  }
+  if (b->upgraded) c->signature_ok = false;
+  rc = after_mutation(c, false);
+  if (rc) return rc;
+  *stored_block = has_block;
+  if (b->upgraded && c->tree.length > old_len)
+    hc__core_emit(c, HC_EVENT_UPGRADE, old_len, c->tree.length - old_len);
+  if (has_block) hc__core_emit(c, HC_EVENT_DOWNLOAD, p->block_index, 1);
+  return HC_OK;
+}
+
+int hc__core_apply(hc_core *c, const hc_proof *p, bool *stored_block) {
+  *stored_block = false;
+  if (c->readonly) return HC_ERR_NOT_WRITABLE;
+  if (c->failed) return HC_ERR_IO;
+  hc_merkle_batch b;
+  hc_manifest m;
+  bool nm;
+  memset(&b, 0, sizeof b);
+  int rc = verify_decoded(c, p, &b, &m, &nm);
+  if (!rc && nm) adopt_manifest(c, &m);
+  if (!rc) rc = store_verified(c, p, &b, stored_block);
+  hc_merkle_batch_cleanup(&b);
+  return rc;
+}
+
+int hc__core_reorg(hc_core *c, const hc_proof *p, uint64_t *ancestors) {
+  *ancestors = 0;
+  if (c->readonly) return HC_ERR_NOT_WRITABLE;
+  if (c->failed) return HC_ERR_IO;
+  if (!p->has_upgrade || p->upgrade_start != 0 || p->fork <= c->tree.fork) return HC_ERR_BAD_PROOF;
+  hc_manifest m;
+  bool nm;
+  int rc = proof_manifest(c, p, &m, &nm);
+  if (rc) return rc;
+  /* verify against the key alone: a view of our tree with no length */
+  hc_merkle empty = c->tree;
+  empty.length = 0;
+  empty.byte_length = 0;
+  empty.nroots = 0;
+  empty.fork = p->fork;
+  hc_proof up = *p; /* only the upgrade part: blocks come later through normal requests */
+  up.has_block = up.has_hash = up.has_seek = false;
+  hc_merkle_batch vb;
+  sig_ctx ctx = {c, &m};
+  rc = hc_merkle_verify(&empty, &up, verify_sig_cb, &ctx, &vb);
+  if (rc) return rc;
+  if (nm) adopt_manifest(c, &m);
+  /* the longest prefix of matching roots is shared history */
+  uint64_t anc = 0;
+  for (size_t i = 0; i < vb.nroots; i++) {
+    hc_node mine;
+    uint64_t end = (hc_ft_right_span(vb.roots[i].index) + 2) / 2;
+    if (end > c->tree.length) break;
+    if (hc_merkle_get(&c->tree, vb.roots[i].index, &mine) != HC_OK) break;
+    if (memcmp(mine.hash, vb.roots[i].hash, 32) != 0) break;
+    anc = end;
+  }
+  hc_merkle_batch b;
+  hc_merkle_batch_init(&b, &c->tree);
+  memcpy(b.roots, vb.roots, vb.nroots * sizeof *vb.roots);
+  b.nroots = vb.nroots;
+  b.length = vb.length;
+  b.byte_length = vb.byte_length;
+  b.fork = vb.fork;
+  b.ancestors = anc;
+  b.upgraded = true;
+  for (size_t i = 0; i < vb.nnodes && !rc; i++) rc = hc_merkle_batch_push_node(&b, &vb.nodes[i]);
+  if (!rc) rc = hc_merkle_batch_set_signature(&b, vb.signature, vb.signature_len);
+  hc_merkle_batch_cleanup(&vb);
+  uint64_t old = c->tree.length;
+  if (!rc) {
+    hc_oplog_entry e;
+    memset(&e, 0, sizeof e);
+    e.has_tree_nodes = true;
+    e.nodes = b.nodes;
+    e.nnodes = b.nnodes;
+    e.has_upgrade = true;
+    e.fork = b.fork;
+    e.ancestors = anc;
+    e.length = b.length;
+    e.signature = b.signature;
+    e.signature_len = b.signature_len;
+    if (old > anc) {
+      e.has_bitfield = true;
+      e.drop = true;
+      e.bf_start = anc;
+      e.bf_length = old - anc;
+    }
+    rc = hc_oplog_append(&c->oplog, &e, 1, false);
+  }
+  if (!rc) {
+    if (old > anc) rc = hc_bitfield_set_range(&c->bitfield, anc, old - anc, false);
+    if (!rc) add_reorg_hint(c, anc, b.fork);
+    if (!rc) rc = hc_merkle_batch_commit(&b);
+    if (!rc && old > anc) update_contig(c, anc, old - anc, true);
+    if (!rc) rc = sync_header_tree(c);
+    if (!rc) rc = note_truncation(c, anc);
+    if (rc) c->failed = true;
+    c->signature_ok = false;
+  }
+  hc_merkle_batch_cleanup(&b);
+  if (rc) return rc;
+  rc = after_mutation(c, true);
+  if (rc) return rc;
+  *ancestors = anc;
+  hc__core_emit(c, HC_EVENT_TRUNCATE, anc, old > anc ? old - anc : 0);
+  if (c->tree.length > anc) hc__core_emit(c, HC_EVENT_UPGRADE, anc, c->tree.length - anc);
+  return HC_OK;
 }
 
 int hc_core_verify_proof(hc_core *c, const uint8_t *proof, size_t len) {
   hc_proof p;
+  memset(&p, 0, sizeof p);
+  if (hc_msg_data_decode(proof, len, &p) != HC_OK) return HC_ERR_DECODE;
   hc_merkle_batch b;
   hc_manifest m;
   bool nm;
-  memset(&p, 0, sizeof p);
   memset(&b, 0, sizeof b);
-  int rc = verify_proof(c, proof, len, &p, &b, &m, &nm);
+  int rc = verify_decoded(c, &p, &b, &m, &nm);
   hc_merkle_batch_cleanup(&b);
   hc_proof_cleanup(&p);
   return rc;
 }
 
 int hc_core_apply_proof(hc_core *c, const uint8_t *proof, size_t len) {
-  if (c->readonly) return HC_ERR_NOT_WRITABLE;
-  if (c->failed) return HC_ERR_IO;
   hc_proof p;
-  hc_merkle_batch b;
-  hc_manifest m;
-  bool nm;
   memset(&p, 0, sizeof p);
-  memset(&b, 0, sizeof b);
-  int rc = verify_proof(c, proof, len, &p, &b, &m, &nm);
-  if (rc) goto out;
-  if (nm) {
-    c->header.has_manifest = true;
-    c->header.manifest = m;
-    c->compat = hc_manifest_is_compat(&m, c->header.key);
-    c->manifest_flushed = false;
-  }
-  bool has_block = p.has_block && p.block_value_len <= HC_MAX_BLOCK_BYTES;
-  uint64_t old_len = c->tree.length;
-  /* the block goes to data first, at its offset in the verified tree */
-  if (has_block && !hc_bitfield_get(&c->bitfield, p.block_index)) {
-    uint64_t off;
-    hc_merkle_batch *bb = &b;
-    /* byte offset through the batch's view (new nodes may be needed) */
-    hc_merkle tmp = c->tree;
-    hc_node_map *saved = NULL;
-    (void)saved;
-    if (b.upgraded) {
-      memcpy(tmp.roots, bb->roots, bb->nroots * sizeof *bb->roots);
-      tmp.nroots = bb->nroots;
-      tmp.length = bb->length;
-      tmp.byte_length = bb->byte_length;
-    }
-    /* nodes of the batch are needed for the offset: commit them to the tree first (they are
-     * verified), then compute */
-    rc = HC_OK;
-    for (size_t i = 0; i < bb->nnodes && !rc; i++) rc = hc_merkle_add_node(&c->tree, &bb->nodes[i]);
-    tmp.unflushed = c->tree.unflushed;
-    if (!rc) rc = hc_merkle_byte_offset(&tmp, 2 * p.block_index, &off);
-    if (!rc) rc = hc_storage_write(c->data_file, off, p.block_value, p.block_value_len);
-    if (rc) goto out;
-  } else {
-    has_block = false;
-  }
-  hc_oplog_entry e;
-  memset(&e, 0, sizeof e);
-  e.has_tree_nodes = b.nnodes > 0;
-  e.nodes = b.nodes;
-  e.nnodes = b.nnodes;
-  if (b.upgraded) {
-    e.has_upgrade = true;
-    e.fork = b.fork;
-    e.ancestors = b.ancestors;
-    e.length = b.length;
-    e.signature = b.signature;
-    e.signature_len = b.signature_len;
-  }
-  if (has_block) {
-    e.has_bitfield = true;
-    e.bf_start = p.block_index;
-    e.bf_length = 1;
-  }
-  if (!e.has_tree_nodes && !e.has_upgrade && !e.has_bitfield) goto out;
-  rc = hc_oplog_append(&c->oplog, &e, 1, false);
-  if (rc) goto out;
-  if (has_block) rc = hc_bitfield_set_range(&c->bitfield, p.block_index, 1, true);
-  if (!rc) rc = hc_merkle_batch_commit(&b);
-  if (!rc && b.upgraded) rc = sync_header_tree(c);
-  if (!rc && has_block) update_contig(c, p.block_index, 1, false);
-  if (rc) {
-    c->failed = true;
-    goto out;
-  }
-  (void)old_len;
-  rc = after_mutation(c, false);
-out:
-  hc_merkle_batch_cleanup(&b);
+  if (hc_msg_data_decode(proof, len, &p) != HC_OK) return HC_ERR_DECODE;
+  bool stored;
+  int rc = hc__core_apply(c, &p, &stored);
   hc_proof_cleanup(&p);
   return rc;
 }

@@ -27,6 +27,27 @@ struct hc_core {
   uint64_t *truncations;          /* ancestors of each truncation (for snapshots) */
   size_t ntruncations, truncations_cap;
   uint8_t *manifest_buf;
+  struct hc_core_listener {
+    hc_core_update_cb cb;
+    void *user;
+  } *listeners;
+  size_t nlisteners, listeners_cap;
 };
+
+/* Calls every listener. */
+void hc__core_emit(hc_core *c, hc_core_event ev, uint64_t start, uint64_t length);
+
+/* Verifies a decoded proof (wire data) against the core and stores what it proves (nodes,
+ * upgrade, block). *stored_block is set when the block was new and written. Errors:
+ * HC_ERR_BAD_PROOF / HC_ERR_BAD_SIGNATURE (nothing stored), HC_ERR_IO, ... */
+int hc__core_apply(hc_core *c, const hc_proof *p, bool *stored_block);
+
+/* Applies a fork proof: `p` carries an upgrade from 0 at a fork greater than ours, signed.
+ * Verified against the key alone; the core is truncated to the longest prefix whose roots
+ * match and adopts the new tree. *ancestors gets that prefix length. */
+int hc__core_reorg(hc_core *c, const hc_proof *p, uint64_t *ancestors);
+
+/* Builds the proof answering `req` (block value and manifest filled in). */
+int hc__core_build_proof(hc_core *c, const hc_proof_request *req, hc_proof *p, uint8_t **value);
 
 #endif

@@ -124,6 +124,26 @@ HC_EXPORT int hc_core_get_user_data(hc_core *core, const char *key, const uint8_
  * HC_ERR_BAD_SIGNATURE. */
 HC_EXPORT int hc_core_verify(hc_core *core, uint64_t *bad_index);
 
+/* ---- events ---- */
+
+/* What changed, for hc_core_update_cb. */
+typedef enum hc_core_event {
+  HC_EVENT_APPEND = 1,   /* local append: blocks [start, start+length) */
+  HC_EVENT_TRUNCATE = 2, /* truncated (or reorged) to `start`; `length` blocks dropped; fork changed */
+  HC_EVENT_UPGRADE = 3,  /* the signed length grew through a verified proof: new length = start+length */
+  HC_EVENT_DOWNLOAD = 4, /* block `start` (length 1) was verified and stored */
+  HC_EVENT_CLEAR = 5     /* local data of [start, start+length) dropped */
+} hc_core_event;
+
+typedef void (*hc_core_update_cb)(void *user, hc_core *core, hc_core_event event, uint64_t start,
+                                  uint64_t length);
+
+/* Registers a callback for every change to the core (called after the change is stored).
+ * Returns HC_OK, HC_ERR_NOMEM. The same (cb, user) pair may be registered once. */
+HC_EXPORT int hc_core_on_update(hc_core *core, hc_core_update_cb cb, void *user);
+/* Removes a registration (no-op if absent). Safe to call from inside a callback. */
+HC_EXPORT void hc_core_off_update(hc_core *core, hc_core_update_cb cb, void *user);
+
 /* ---- snapshots (read-only views at a fixed length) ---- */
 
 /* A read-only view of the core at `length` (<= current length). Reads and tree hash are those

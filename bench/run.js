@@ -1,0 +1,213 @@
+// run.js: runs every workload with libhypercore (bench_core) and the JS reference (bench.js) on
+// this machine, each run in its own process, and prints medians and peak RSS next to each other
+// together with the machine's limits. Use bench/run.sh (it installs and builds first).
+//   node bench/run.js --bin BUILD/bench/bench_core [--quick] [--runs N] [--only w1,w2]
+'use strict'
+const fs = require('fs')
+const os = require('os')
+const path = require('path')
+const { spawnSync } = require('child_process')
+
+const args = process.argv.slice(2)
+const opt = (name, def) => {
+  const i = args.indexOf(name)
+  return i >= 0 ? args[i + 1] : def
+}
+const quick = args.includes('--quick')
+const runs = Math.max(1, Number(opt('--runs', quick ? 3 : 3)))
+const bin = opt('--bin', process.env.HC_BENCH_BIN)
+const only = opt('--only', null)
+if (!bin || !fs.existsSync(bin)) {
+  console.error('run.js: --bin path/to/bench_core is required (bench/run.sh passes it)')
+  process.exit(2)
+}
+const JS = path.join(__dirname, 'bench.js')
+const tmpBase = fs.mkdtempSync(path.join(process.env.HC_BENCH_TMP || os.tmpdir(), 'hc-bench-'))
+
+const MiB = 1 << 20
+const size = {
+  batchBlocks: quick ? 100000 : 1000000,
+  singles: quick ? 5000 : 20000,
+  bulkBytes: (quick ? 32 : 256) * MiB,
+  seqGets: quick ? 20000 : 100000,
+  randGets: quick ? 5000 : 20000,
+  seqWrite: (quick ? 64 : 256) * MiB
+}
+
+function exec (impl, argv) {
+  const cmd = impl === 'js' ? process.execPath : bin
+  const full = impl === 'js' ? [JS, ...argv] : argv
+  const r = spawnSync(cmd, full, { encoding: 'utf8', maxBuffer: 1 << 20 })
+  if (r.status !== 0) {
+    throw new Error(`${impl} ${argv.join(' ')} failed (${r.status}):\n${r.stderr}`)
+  }
+  const line = r.stdout.trim().split('\n').pop()
+  return JSON.parse(line)
+}
+
+const median = (xs) => {
+  const s = xs.slice().sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length & 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+let dirN = 0
+const newDir = (tag) => path.join(tmpBase, `${tag}-${dirN++}`)
+const rmDir = (d) => fs.rmSync(d, { recursive: true, force: true })
+
+// ---- machine limits (median of `runs`) ----
+const lim = []
+for (let i = 0; i < runs; i++) {
+  const d = newDir('limits')
+  fs.mkdirSync(d)
+  lim.push(exec('c', ['limits', d, String(size.seqWrite)]))
+  rmDir(d)
+}
+const L = {}
+for (const k of ['blake2b_64', 'blake2b_4k_mbs', 'ed25519_sign', 'seq_write_mbs']) {
+  L[k] = median(lim.map((x) => x[k]))
+}
+
+// ---- workloads ----
+// lowerBetter: the value is a time. bound: what this machine's limits allow for the workload.
+const workloads = [
+  {
+    name: 'append_batch',
+    label: `batched append ${size.batchBlocks / 1000}k x 64 B, batches of 1000`,
+    argv: () => [String(size.batchBlocks), '64', '1000'],
+    fresh: true,
+    keep: true, // the last run's core feeds the reads and the reopen
+    target: 1e6,
+    // per block: leaf hash + parent hash, one signature per 1000 blocks
+    bound: () => 1 / (2 / L.blake2b_64 + 1 / (1000 * L.ed25519_sign))
+  },
+  {
+    name: 'append_single',
+    label: `single-block appends ${size.singles / 1000}k x 64 B (1 sig each)`,
+    argv: () => [String(size.singles), '64'],
+    fresh: true,
+    target: 45000,
+    // per append: one signature + leaf, parent and tree hashes
+    bound: () => 1 / (1 / L.ed25519_sign + 3 / L.blake2b_64)
+  },
+  {
+    name: 'bulk',
+    label: `bulk ${size.bulkBytes / MiB} MiB in 4 KiB blocks, batches of 256`,
+    argv: () => [String(size.bulkBytes), '4096', '256'],
+    fresh: true,
+    target: 450,
+    // hash every byte, then write it (one thread)
+    bound: () => 1 / (1 / L.blake2b_4k_mbs + 1 / L.seq_write_mbs)
+  },
+  {
+    name: 'get_seq',
+    label: `sequential get ${size.seqGets / 1000}k blocks (of ${size.batchBlocks / 1000}k)`,
+    argv: () => [String(size.seqGets)],
+    target: 500000,
+    bound: () => L.blake2b_64 // one leaf check per block (we verify on read)
+  },
+  {
+    name: 'get_rand',
+    label: `random get ${size.randGets / 1000}k blocks (of ${size.batchBlocks / 1000}k)`,
+    argv: () => [String(size.randGets)],
+    target: 200000,
+    bound: () => L.blake2b_64
+  },
+  {
+    name: 'reopen',
+    label: `reopen ${size.batchBlocks / 1000}k-block core + read last block`,
+    argv: () => [],
+    lowerBetter: true,
+    target: 5
+  },
+  { name: 'clone_tcp', label: 'clone over TCP (replication: later)', na: true }
+]
+
+const kept = { js: null, c: null }
+const rows = []
+for (const w of workloads) {
+  if (w.na || (only && !only.split(',').includes(w.name))) {
+    rows.push({ w, na: true })
+    continue
+  }
+  const res = { js: [], c: [] }
+  for (let r = 0; r < runs; r++) {
+    for (const impl of ['js', 'c']) {
+      let dir
+      if (w.fresh) {
+        dir = newDir(`${w.name}-${impl}`)
+      } else {
+        dir = kept[impl]
+        if (!dir) throw new Error(`${w.name} needs append_batch to run first`)
+      }
+      res[impl].push(exec(impl, [w.name, dir, ...w.argv()]))
+      if (w.fresh) {
+        if (w.keep && r === runs - 1) {
+          if (kept[impl]) rmDir(kept[impl])
+          kept[impl] = dir
+        } else {
+          rmDir(dir)
+        }
+      }
+    }
+  }
+  rows.push({
+    w,
+    unit: res.c[0].unit,
+    js: median(res.js.map((x) => x.value)),
+    c: median(res.c.map((x) => x.value)),
+    jsRss: Math.max(...res.js.map((x) => x.rss_kb)),
+    cRss: Math.max(...res.c.map((x) => x.rss_kb)),
+    cAll: res.c.map((x) => x.value)
+  })
+}
+rmDir(tmpBase)
+
+// ---- table ----
+const fmt = (v, unit) => {
+  if (unit === 'ms') return v.toFixed(2)
+  if (unit === 'MB/s') return v.toFixed(0)
+  if (v >= 1e6) return (v / 1e6).toFixed(2) + 'M'
+  if (v >= 1e4) return (v / 1e3).toFixed(0) + 'k'
+  return v.toFixed(0)
+}
+const mb = (kb) => (kb / 1024).toFixed(1)
+const header = ['workload', 'unit', 'JS', 'ours', 'ratio', 'target', 'ok', 'bound', 'of bound',
+  'RSS JS MB', 'RSS ours MB', 'RSS ratio']
+const table = [header]
+for (const r of rows) {
+  if (r.na) {
+    table.push([r.w.label, '', 'n/a', 'n/a', 'n/a', '', '', '', '', '', '', ''])
+    continue
+  }
+  const lower = r.w.lowerBetter
+  const ratio = lower ? r.js / r.c : r.c / r.js
+  const ok = lower ? r.c <= r.w.target : r.c >= r.w.target
+  const bound = r.w.bound ? r.w.bound() : null
+  table.push([
+    r.w.label, r.unit, fmt(r.js, r.unit), fmt(r.c, r.unit), ratio.toFixed(1) + 'x',
+    (lower ? '<= ' : '>= ') + fmt(r.w.target, r.unit), ok ? 'yes' : 'NO',
+    bound ? fmt(bound, r.unit) : '-', bound ? (100 * r.c / bound).toFixed(0) + '%' : '-',
+    mb(r.jsRss), mb(r.cRss), (r.jsRss / r.cRss).toFixed(0) + 'x'
+  ])
+}
+const widths = header.map((_, i) => Math.max(...table.map((row) => String(row[i]).length)))
+const line = (row) => '| ' + row.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |'
+console.log(`libhypercore vs hypercore@10.38.2 (JS) — ${quick ? 'quick' : 'full'} run, median of ${runs}, ` +
+  `${os.cpus().length} x ${os.cpus()[0].model.trim()}, node ${process.version}`)
+console.log('ratio = how many times better ours is (rates: ours/JS, times: JS/ours); RSS = peak (VmHWM) per process, max over runs')
+console.log('')
+console.log(line(table[0]))
+console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|')
+for (const row of table.slice(1)) console.log(line(row))
+console.log('')
+console.log('machine limits (measured by bench_core, single thread):')
+console.log(`  BLAKE2b-256 of 64 B:      ${fmt(L.blake2b_64, 'x')} hashes/s`)
+console.log(`  BLAKE2b-256 on 4 KiB:     ${L.blake2b_4k_mbs.toFixed(0)} MB/s`)
+console.log(`  Ed25519 sign (112 B):     ${fmt(L.ed25519_sign, 'x')} signs/s`)
+console.log(`  sequential write:         ${L.seq_write_mbs.toFixed(0)} MB/s (${size.seqWrite / MiB} MiB, 1 MiB pwrites, page cache, no fsync)`)
+console.log('  bound = what these limits allow: batched append = 1/(2 hashes + sig/1000) per block;')
+console.log('  single append = 1/(sig + 3 hashes); bulk = 1/(1/hash MB/s + 1/write MB/s); gets = one 64 B hash per block')
+if (process.env.HC_BENCH_VERBOSE) {
+  for (const r of rows) if (!r.na) console.log(`  ${r.w.name}: ours runs ${r.cAll.map((v) => fmt(v, r.unit)).join(', ')}`)
+}

@@ -6,5 +6,6 @@
 #include "hypercore/common.h"
 #include "hypercore/storage.h"
 #include "hypercore/core.h"
+#include "hypercore/replicate.h"
 
 #endif

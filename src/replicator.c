@@ -1,0 +1,1120 @@
+/* The hypercore replication protocol (lib/replicator.js of 10.38.2), sans-I/O, over
+ * secret_stream.c (Noise + secretstream) and protomux.c. One replicator = one connection. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bitfield.h"
+#include "core.h"
+#include "crypto.h"
+#include "encoding.h"
+#include "flat_tree.h"
+#include "hypercore/replicate.h"
+#include "messages.h"
+#include "protomux.h"
+#include "secret_stream.h"
+
+#define SEGMENT_BITS (1u << 21)          /* want/bitfield granularity (2^21 blocks) */
+#define DEFAULT_KEEPALIVE_MS 5000
+#define DEFAULT_TIMEOUT_MS 30000         /* nothing received for this long: the peer is gone */
+#define HANDSHAKE_TIMEOUT_MS 15000
+#define RBITS_MAX_PAGES 8192             /* remote bitfield memory cap (32 MiB) */
+#define MAX_SEGMENTS_WANTED 4096
+
+/* ---- a sparse bitset for remote "have" bits (hash of 4 KiB pages, capped) ---- */
+
+typedef struct rbits {
+  uint64_t *keys; /* page + 1 */
+  uint8_t **pages;
+  size_t cap, count;
+} rbits;
+
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  return x;
+}
+
+static uint8_t *rbits_page(const rbits *b, uint64_t p) {
+  if (!b->cap) return NULL;
+  size_t mask = b->cap - 1, i = (size_t)mix64(p) & mask;
+  while (b->keys[i]) {
+    if (b->keys[i] == p + 1) return b->pages[i];
+    i = (i + 1) & mask;
+  }
+  return NULL;
+}
+
+static int rbits_insert(rbits *b, uint64_t p, uint8_t *page) {
+  size_t mask = b->cap - 1, i = (size_t)mix64(p) & mask;
+  while (b->keys[i]) i = (i + 1) & mask;
+  b->keys[i] = p + 1;
+  b->pages[i] = page;
+  b->count++;
+  return HC_OK;
+}
+
+static int rbits_page_make(rbits *b, uint64_t p, uint8_t **out) {
+  uint8_t *pg = rbits_page(b, p);
+  if (pg) {
+    *out = pg;
+    return HC_OK;
+  }
+  if (b->count >= RBITS_MAX_PAGES) return HC_ERR_PROTOCOL;
+  if ((b->count + 1) * 2 > b->cap) {
+    size_t ncap = b->cap ? b->cap * 2 : 16;
+    uint64_t *nk = calloc(ncap, sizeof *nk);
+    uint8_t **np = calloc(ncap, sizeof *np);
+    if (!nk || !np) {
+      free(nk);
+      free(np);
+      return HC_ERR_NOMEM;
+    }
+    rbits old = *b;
+    b->keys = nk;
+    b->pages = np;
+    b->cap = ncap;
+    b->count = 0;
+    for (size_t i = 0; i < old.cap; i++)
+      if (old.keys[i]) rbits_insert(b, old.keys[i] - 1, old.pages[i]);
+    free(old.keys);
+    free(old.pages);
+  }
+  pg = calloc(1, HC_BITFIELD_PAGE_BYTES);
+  if (!pg) return HC_ERR_NOMEM;
+  rbits_insert(b, p, pg);
+  *out = pg;
+  return HC_OK;
+}
+
+static void rbits_free(rbits *b) {
+  for (size_t i = 0; i < b->cap; i++)
+    if (b->keys[i]) free(b->pages[i]);
+  free(b->keys);
+  free(b->pages);
+  memset(b, 0, sizeof *b);
+}
+
+static bool rbits_get(const rbits *b, uint64_t i) {
+  uint8_t *pg = rbits_page(b, i / HC_BITFIELD_PAGE_BITS);
+  if (!pg) return false;
+  uint64_t j = i % HC_BITFIELD_PAGE_BITS;
+  return (pg[j >> 3] >> (j & 7)) & 1;
+}
+
+static int rbits_set(rbits *b, uint64_t i, bool v) {
+  uint8_t *pg;
+  if (!v) {
+    pg = rbits_page(b, i / HC_BITFIELD_PAGE_BITS);
+    if (!pg) return HC_OK;
+  } else {
+    int rc = rbits_page_make(b, i / HC_BITFIELD_PAGE_BITS, &pg);
+    if (rc) return rc;
+  }
+  uint64_t j = i % HC_BITFIELD_PAGE_BITS;
+  if (v) pg[j >> 3] |= (uint8_t)(1u << (j & 7));
+  else pg[j >> 3] &= (uint8_t) ~(1u << (j & 7));
+  return HC_OK;
+}
+
+static int rbits_set_range(rbits *b, uint64_t start, uint64_t len, bool v) {
+  while (len > 0) {
+    uint64_t p = start / HC_BITFIELD_PAGE_BITS, j = start % HC_BITFIELD_PAGE_BITS;
+    uint64_t n = HC_BITFIELD_PAGE_BITS - j;
+    if (n > len) n = len;
+    uint8_t *pg = rbits_page(b, p);
+    if (!pg && v) {
+      int rc = rbits_page_make(b, p, &pg);
+      if (rc) return rc;
+    }
+    if (pg) {
+      for (uint64_t k = j; k < j + n; k++) {
+        if (!(k & 7) && k + 8 <= j + n) {
+          pg[k >> 3] = v ? 0xff : 0;
+          k += 7;
+          continue;
+        }
+        if (v) pg[k >> 3] |= (uint8_t)(1u << (k & 7));
+        else pg[k >> 3] &= (uint8_t) ~(1u << (k & 7));
+      }
+    }
+    start += n;
+    len -= n;
+  }
+  return HC_OK;
+}
+
+/* ---- state ---- */
+
+enum { REQ_BLOCK = 1, REQ_UPGRADE = 2, REQ_FORK = 3 };
+
+typedef struct preq {
+  uint64_t id;
+  int kind;
+  uint64_t index;
+} preq;
+
+typedef struct range {
+  uint64_t start, end;
+} range;
+
+typedef struct rpeer {
+  hc_replicator *r;
+  hc_core *core;
+  hc_mux_channel *ch;
+  bool remote_opened, closed;
+  /* what the remote told us */
+  bool remote_synced;
+  uint64_t remote_fork, remote_length, remote_contig, length_acked;
+  bool remote_can_upgrade, remote_uploading, remote_downloading, remote_has_manifest;
+  rbits remote_bits;
+  /* what we tell it */
+  bool can_upgrade;
+  /* downloading */
+  range *ranges;
+  size_t nranges, ranges_cap;
+  bool live;
+  preq *inflight;
+  size_t ninflight, inflight_cap;
+  rbits inflight_bits;
+  bool upgrade_inflight, fork_inflight;
+  uint64_t fork_requested; /* the fork we asked a proof for */
+  uint64_t *segments_wanted;
+  size_t nsegments;
+  bool broadcasted_contig;
+} rpeer;
+
+struct hc_replicator {
+  hc_ss *ss;
+  hc_mux *mux;
+  hc_replicator_callbacks cb;
+  void *user;
+  bool initiator;
+  int err;
+  char errmsg[200];
+  uint64_t now, created, last_recv, last_keepalive;
+  uint64_t keepalive_ms, timeout_ms;
+  uint32_t max_inflight;
+  rpeer **peers;
+  size_t npeers, peers_cap;
+  uint64_t next_id;
+  bool handshake_done;
+};
+
+static void core_event(void *user, hc_core *core, hc_core_event ev, uint64_t start,
+                       uint64_t length);
+
+static void fail(hc_replicator *r, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#include <stdarg.h>
+static void fail(hc_replicator *r, int err, const char *fmt, ...) {
+  if (r->err) return;
+  r->err = err ? err : HC_ERR_PROTOCOL;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->errmsg, sizeof r->errmsg, fmt, ap);
+  va_end(ap);
+}
+
+static rpeer *find_peer(const hc_replicator *r, const hc_core *core) {
+  for (size_t i = 0; i < r->npeers; i++)
+    if (r->peers[i]->core == core) return r->peers[i];
+  return NULL;
+}
+
+static bool peer_downloading(const rpeer *p) {
+  if (p->live || p->ninflight) return true;
+  uint64_t len = hc_core_length(p->core);
+  for (size_t i = 0; i < p->nranges; i++) {
+    uint64_t e = p->ranges[i].end;
+    if (e == UINT64_MAX || e > len) return true;
+    if (!hc_core_has(p->core, p->ranges[i].start, e)) return true;
+  }
+  return false;
+}
+
+/* ---- sending ---- */
+
+typedef int (*enc_fn)(hc_enc *e, const void *m);
+
+static int send_msg(rpeer *p, uint64_t type, enc_fn fn, const void *m) {
+  hc_replicator *r = p->r;
+  if (!p->ch || p->closed || r->err) return HC_OK;
+  hc_enc e;
+  uint8_t stack[256];
+  hc_enc_init(&e, NULL, 0);
+  fn(&e, m);
+  size_t n = e.pos;
+  uint8_t *buf = n <= sizeof stack ? stack : malloc(n);
+  if (!buf) {
+    fail(r, HC_ERR_NOMEM, "out of memory");
+    return HC_ERR_NOMEM;
+  }
+  hc_enc_init(&e, buf, n);
+  int rc = fn(&e, m);
+  if (!rc) rc = hc_mux_send(r->mux, p->ch, type, buf, n);
+  if (buf != stack) free(buf);
+  if (rc && rc != HC_ERR_CLOSED) fail(r, rc, "send failed: %s", hc_strerror(rc));
+  return rc;
+}
+
+static int enc_sync(hc_enc *e, const void *m) { return hc_msg_sync_encode(e, m); }
+static int enc_request(hc_enc *e, const void *m) { return hc_msg_request_encode(e, m); }
+static int enc_data(hc_enc *e, const void *m) { return hc_msg_data_encode(e, m); }
+static int enc_no_data(hc_enc *e, const void *m) { return hc_msg_no_data_encode(e, m); }
+static int enc_want(hc_enc *e, const void *m) { return hc_msg_want_encode(e, m); }
+static int enc_range(hc_enc *e, const void *m) { return hc_msg_range_encode(e, m); }
+
+static bool can_upgrade_at(rpeer *p, uint64_t remote_length, uint64_t remote_fork) {
+  hc_core *c = p->core;
+  if (remote_fork != hc_core_fork(c)) return false;
+  if (remote_length == 0) return true;
+  if (remote_length >= hc_core_length(c)) return false;
+  hc_node roots[HC_MAX_ROOTS];
+  size_t n;
+  return hc_merkle_get_roots(&c->tree, remote_length, roots, &n) == HC_OK;
+}
+
+static void send_sync(rpeer *p) {
+  hc_core *c = p->core;
+  if (hc_core_fork(c) != p->remote_fork) p->can_upgrade = false;
+  hc_msg_sync s;
+  memset(&s, 0, sizeof s);
+  s.fork = hc_core_fork(c);
+  s.length = hc_core_length(c);
+  s.remote_length = hc_core_fork(c) == p->remote_fork ? p->remote_length : 0;
+  s.can_upgrade = p->can_upgrade;
+  s.uploading = true;
+  s.downloading = peer_downloading(p);
+  s.has_manifest = c->header.has_manifest && !c->compat;
+  send_msg(p, HC_MSG_SYNC, enc_sync, &s);
+}
+
+/* signalUpgrade: refresh canUpgrade if we grew past the remote, then sync. */
+static void signal_upgrade(rpeer *p) {
+  if (hc_core_fork(p->core) == p->remote_fork && hc_core_length(p->core) > p->remote_length)
+    p->can_upgrade = can_upgrade_at(p, p->remote_length, p->remote_fork);
+  send_sync(p);
+}
+
+static bool remote_has(const rpeer *p, uint64_t i) {
+  return i < p->remote_contig || rbits_get(&p->remote_bits, i);
+}
+
+static void broadcast_range(rpeer *p, uint64_t start, uint64_t length, bool drop) {
+  if (!p->remote_opened) return;
+  if (!drop) {
+    if (p->remote_contig >= start + length) return;
+    if (length == 1 && rbits_get(&p->remote_bits, start)) return;
+  }
+  hc_msg_range m = {drop, start, length};
+  send_msg(p, HC_MSG_RANGE, enc_range, &m);
+}
+
+/* ---- requests ---- */
+
+static int add_inflight(rpeer *p, int kind, uint64_t index, uint64_t *id) {
+  if (p->ninflight == p->inflight_cap) {
+    size_t cap = p->inflight_cap ? p->inflight_cap * 2 : 64;
+    preq *n = realloc(p->inflight, cap * sizeof *n);
+    if (!n) return HC_ERR_NOMEM;
+    p->inflight = n;
+    p->inflight_cap = cap;
+  }
+  *id = ++p->r->next_id;
+  p->inflight[p->ninflight].id = *id;
+  p->inflight[p->ninflight].kind = kind;
+  p->inflight[p->ninflight].index = index;
+  p->ninflight++;
+  if (kind == REQ_BLOCK) return rbits_set(&p->inflight_bits, index, true);
+  return HC_OK;
+}
+
+/* Removes request `id`; returns false when unknown. */
+static bool take_inflight(rpeer *p, uint64_t id, preq *out) {
+  for (size_t i = 0; i < p->ninflight; i++) {
+    if (p->inflight[i].id != id) continue;
+    *out = p->inflight[i];
+    p->inflight[i] = p->inflight[--p->ninflight];
+    if (out->kind == REQ_BLOCK) rbits_set(&p->inflight_bits, out->index, false);
+    if (out->kind == REQ_UPGRADE) p->upgrade_inflight = false;
+    if (out->kind == REQ_FORK) p->fork_inflight = false;
+    return true;
+  }
+  return false;
+}
+
+static void maybe_want(rpeer *p, uint64_t index) {
+  uint64_t seg = index / SEGMENT_BITS;
+  for (size_t i = 0; i < p->nsegments; i++)
+    if (p->segments_wanted[i] == seg) return;
+  if (p->nsegments >= MAX_SEGMENTS_WANTED) return;
+  uint64_t *n = realloc(p->segments_wanted, (p->nsegments + 1) * sizeof *n);
+  if (!n) return;
+  p->segments_wanted = n;
+  n[p->nsegments++] = seg;
+  hc_msg_want w;
+  memset(&w, 0, sizeof w);
+  w.start = seg * SEGMENT_BITS;
+  w.length = SEGMENT_BITS;
+  send_msg(p, HC_MSG_WANT, enc_want, &w);
+}
+
+static void request_fork_proof(rpeer *p) {
+  hc_core *c = p->core;
+  if (p->fork_inflight || c->readonly) return;
+  hc_msg_request m;
+  memset(&m, 0, sizeof m);
+  uint64_t id;
+  if (add_inflight(p, REQ_FORK, 0, &id)) {
+    fail(p->r, HC_ERR_NOMEM, "out of memory");
+    return;
+  }
+  p->fork_inflight = true;
+  p->fork_requested = p->remote_fork;
+  m.id = id;
+  m.fork = p->remote_fork;
+  m.r.has_upgrade = true;
+  m.r.upgrade_start = 0;
+  m.r.upgrade_length = p->remote_length;
+  m.r.manifest = !c->header.has_manifest;
+  send_msg(p, HC_MSG_REQUEST, enc_request, &m);
+}
+
+static bool wants_upgrade(const rpeer *p) {
+  if (p->live) return true;
+  uint64_t len = hc_core_length(p->core);
+  for (size_t i = 0; i < p->nranges; i++)
+    if (p->ranges[i].end > len) return true;
+  return false;
+}
+
+/* Decides what to ask the remote for next (updatePeer). */
+static void update_peer(rpeer *p) {
+  hc_replicator *r = p->r;
+  hc_core *c = p->core;
+  if (r->err || !p->remote_opened || !p->remote_synced || p->closed || c->readonly) return;
+  uint64_t fork = hc_core_fork(c), len = hc_core_length(c);
+  if (p->remote_fork > fork) {
+    if (wants_upgrade(p) || p->nranges) request_fork_proof(p);
+    return;
+  }
+  if (p->remote_fork != fork) return;
+
+  if (wants_upgrade(p) && !p->upgrade_inflight && p->remote_length > len &&
+      p->length_acked == len && (p->remote_can_upgrade || len == 0)) {
+    hc_msg_request m;
+    memset(&m, 0, sizeof m);
+    uint64_t id;
+    if (add_inflight(p, REQ_UPGRADE, 0, &id)) return fail(r, HC_ERR_NOMEM, "out of memory");
+    p->upgrade_inflight = true;
+    m.id = id;
+    m.fork = p->remote_fork;
+    m.r.has_upgrade = true;
+    m.r.upgrade_start = len;
+    m.r.upgrade_length = p->remote_length - len;
+    m.r.manifest = !c->header.has_manifest && p->remote_has_manifest;
+    send_msg(p, HC_MSG_REQUEST, enc_request, &m);
+  }
+
+  uint64_t limit = len < p->remote_length ? len : p->remote_length;
+  for (size_t k = 0; k < p->nranges && p->ninflight < r->max_inflight; k++) {
+    uint64_t s = p->ranges[k].start, e = p->ranges[k].end;
+    if (e > limit) e = limit;
+    uint64_t i = s;
+    while (i < e && p->ninflight < r->max_inflight) {
+      i = hc_bitfield_find(&c->bitfield, i, false, e);
+      if (i == UINT64_MAX || i >= e) break;
+      if (rbits_get(&p->inflight_bits, i)) {
+        i++;
+        continue;
+      }
+      if (!remote_has(p, i)) {
+        maybe_want(p, i);
+        /* skip to the next block the remote is known to have */
+        uint64_t seg_end = (i / SEGMENT_BITS + 1) * SEGMENT_BITS;
+        uint64_t j = i + 1;
+        while (j < e && j < seg_end && !remote_has(p, j)) {
+          if ((j % HC_BITFIELD_PAGE_BITS) == 0 && !rbits_page(&p->remote_bits, j / HC_BITFIELD_PAGE_BITS))
+            j += HC_BITFIELD_PAGE_BITS;
+          else
+            j++;
+        }
+        i = j;
+        continue;
+      }
+      uint64_t nodes = 0;
+      hc_merkle_missing_nodes(&c->tree, i, &nodes);
+      hc_msg_request m;
+      memset(&m, 0, sizeof m);
+      uint64_t id;
+      if (add_inflight(p, REQ_BLOCK, i, &id)) return fail(r, HC_ERR_NOMEM, "out of memory");
+      m.id = id;
+      m.fork = p->remote_fork;
+      m.r.has_block = true;
+      m.r.block_index = i;
+      m.r.block_nodes = nodes;
+      m.r.manifest = !c->header.has_manifest && p->remote_has_manifest;
+      send_msg(p, HC_MSG_REQUEST, enc_request, &m);
+      i++;
+    }
+  }
+}
+
+/* ---- receiving ---- */
+
+static void on_sync(rpeer *p, const hc_msg_sync *m) {
+  hc_core *c = p->core;
+  bool length_changed = m->length != p->remote_length;
+  bool same_fork = m->fork == hc_core_fork(c);
+  p->remote_synced = true;
+  p->remote_fork = m->fork;
+  p->remote_length = m->length;
+  p->remote_can_upgrade = m->can_upgrade;
+  p->remote_uploading = m->uploading;
+  p->remote_downloading = m->downloading;
+  p->remote_has_manifest = m->has_manifest;
+  p->length_acked = same_fork ? m->remote_length : 0;
+  if (p->r->cb.on_remote_sync) p->r->cb.on_remote_sync(p->r->user, p->r, c, m->fork, m->length);
+
+  bool upgrade = (!length_changed || !same_fork) ? (p->can_upgrade && same_fork)
+                                                 : can_upgrade_at(p, m->length, m->fork);
+  if (same_fork) p->can_upgrade = upgrade;
+  if (same_fork && hc_core_length(c) > p->remote_length) signal_upgrade(p);
+  update_peer(p);
+}
+
+static void on_request(rpeer *p, const hc_msg_request *m) {
+  hc_core *c = p->core;
+  hc_proof proof;
+  uint8_t *value = NULL;
+  int rc = HC_ERR_NOT_AVAILABLE;
+  memset(&proof, 0, sizeof proof);
+  if (m->fork == hc_core_fork(c)) rc = hc__core_build_proof(c, &m->r, &proof, &value);
+  if (rc) {
+    if (m->r.manifest && c->header.has_manifest) {
+      hc_proof mp;
+      memset(&mp, 0, sizeof mp);
+      mp.request = m->id;
+      mp.fork = hc_core_fork(c);
+      size_t ml;
+      const uint8_t *man = hc_core_manifest(c, &ml);
+      if (man) {
+        mp.has_manifest = true;
+        mp.manifest = man;
+        mp.manifest_len = ml;
+        send_msg(p, HC_MSG_DATA, enc_data, &mp);
+        return;
+      }
+    }
+    hc_msg_no_data nd;
+    memset(&nd, 0, sizeof nd);
+    nd.request = m->id;
+    send_msg(p, HC_MSG_NO_DATA, enc_no_data, &nd);
+    return;
+  }
+  proof.request = m->id;
+  proof.fork = m->fork;
+  send_msg(p, HC_MSG_DATA, enc_data, &proof);
+  if (proof.has_block && p->r->cb.on_upload)
+    p->r->cb.on_upload(p->r->user, p->r, c, proof.block_index, proof.block_value_len);
+  free(value);
+  hc_proof_cleanup(&proof);
+}
+
+static void on_data(rpeer *p, const uint8_t *payload, size_t len) {
+  hc_replicator *r = p->r;
+  hc_core *c = p->core;
+  hc_proof proof;
+  memset(&proof, 0, sizeof proof);
+  if (hc_msg_data_decode(payload, len, &proof) != HC_OK)
+    return fail(r, HC_ERR_DECODE, "malformed data message");
+  preq req;
+  if (proof.request == 0 || !take_inflight(p, proof.request, &req)) {
+    hc_proof_cleanup(&proof); /* unsolicited or cancelled: ignore (the reference does too) */
+    return;
+  }
+  if (req.kind == REQ_FORK) {
+    uint64_t anc;
+    if (proof.fork != p->fork_requested || proof.fork <= hc_core_fork(c)) {
+      hc_proof_cleanup(&proof);
+      update_peer(p);
+      return;
+    }
+    int rc = hc__core_reorg(c, &proof, &anc);
+    hc_proof_cleanup(&proof);
+    if (rc) return fail(r, rc, "fork proof for fork %llu does not verify: %s",
+                        (unsigned long long)p->fork_requested, hc_strerror(rc));
+    p->segments_wanted = (free(p->segments_wanted), NULL);
+    p->nsegments = 0;
+    send_sync(p);
+    update_peer(p);
+    return;
+  }
+  if (proof.fork != hc_core_fork(c)) {
+    /* the core moved to another fork meanwhile: stale answer */
+    hc_proof_cleanup(&proof);
+    update_peer(p);
+    return;
+  }
+  if (req.kind == REQ_BLOCK && (!proof.has_block || proof.block_index != req.index)) {
+    hc_proof_cleanup(&proof);
+    return fail(r, HC_ERR_PROTOCOL, "data does not answer request for block %llu",
+                (unsigned long long)req.index);
+  }
+  uint64_t old_len = hc_core_length(c);
+  bool stored = false;
+  int rc = hc__core_apply(c, &proof, &stored);
+  if (rc) {
+    hc_proof_cleanup(&proof);
+    if (req.kind == REQ_BLOCK)
+      return fail(r, rc, "block %llu from the remote does not verify: %s",
+                  (unsigned long long)req.index, hc_strerror(rc));
+    return fail(r, rc, "upgrade from the remote does not verify: %s", hc_strerror(rc));
+  }
+  if (stored && r->cb.on_download)
+    r->cb.on_download(r->user, r, c, proof.block_index, proof.block_value_len);
+  hc_proof_cleanup(&proof);
+  if (hc_core_length(c) != old_len) send_sync(p);
+  update_peer(p);
+}
+
+static void on_no_data(rpeer *p, uint64_t id) {
+  preq req;
+  if (!take_inflight(p, id, &req)) return;
+  if (req.kind == REQ_BLOCK) {
+    rbits_set(&p->remote_bits, req.index, false);
+    if (req.index < p->remote_contig) p->remote_contig = req.index;
+  }
+  /* no immediate retry of the same block: wait for a range/sync */
+  if (req.kind != REQ_BLOCK) update_peer(p);
+}
+
+static void on_want(rpeer *p, const hc_msg_want *m) {
+  hc_core *c = p->core;
+  uint64_t len = hc_core_length(c), contig = hc_core_contiguous_length(c);
+  if (m->start + m->length < contig || len == contig || (m->any && m->start < contig)) {
+    hc_msg_range rg = {false, 0, contig};
+    send_msg(p, HC_MSG_RANGE, enc_range, &rg);
+    return;
+  }
+  if (m->start >= len) return;
+  uint64_t length = m->length < len - m->start ? m->length : len - m->start;
+  if (m->any) {
+    uint64_t bit = hc_bitfield_find(&c->bitfield, m->start, true, m->start + length);
+    if (bit != UINT64_MAX) {
+      hc_msg_range rg = {false, bit, 1};
+      send_msg(p, HC_MSG_RANGE, enc_range, &rg);
+    }
+    return;
+  }
+  /* one bitfield message per 2^21-block segment, at least 4 KiB of words */
+  uint64_t seg = m->start / SEGMENT_BITS;
+  uint64_t remaining = length + (m->start % SEGMENT_BITS);
+  hc_mux_cork(p->r->mux);
+  while (remaining > 0) {
+    uint64_t bytes = remaining / 8;
+    if (bytes < 4096) bytes = 4096;
+    if (bytes > SEGMENT_BITS / 8) bytes = SEGMENT_BITS / 8;
+    bytes = (bytes + 4095) / 4096 * 4096;
+    size_t nwords = (size_t)(bytes / 4);
+    uint32_t *words = calloc(nwords, 4);
+    if (!words) break;
+    bool any = false;
+    uint64_t base = seg * SEGMENT_BITS;
+    for (uint64_t pg = 0; pg < bytes / HC_BITFIELD_PAGE_BYTES; pg++) {
+      uint64_t page = base / HC_BITFIELD_PAGE_BITS + pg;
+      if (page >= c->bitfield.npages || !c->bitfield.pages[page]) continue;
+      const uint8_t *src = c->bitfield.pages[page]->bits;
+      for (size_t w = 0; w < HC_BITFIELD_PAGE_BYTES / 4; w++) {
+        uint32_t v = hc_get_u32le(src + 4 * w);
+        words[pg * (HC_BITFIELD_PAGE_BYTES / 4) + w] = v;
+        if (v) any = true;
+      }
+    }
+    if (any) {
+      hc_enc e;
+      hc_enc_init(&e, NULL, 0);
+      hc_msg_bitfield_encode_words(&e, base, words, nwords);
+      size_t n = e.pos;
+      uint8_t *buf = malloc(n);
+      if (buf) {
+        hc_enc_init(&e, buf, n);
+        hc_msg_bitfield_encode_words(&e, base, words, nwords);
+        if (!e.err) hc_mux_send(p->r->mux, p->ch, HC_MSG_BITFIELD, buf, n);
+        free(buf);
+      }
+    }
+    free(words);
+    seg++;
+    remaining = remaining > SEGMENT_BITS ? remaining - SEGMENT_BITS : 0;
+  }
+  hc_mux_uncork(p->r->mux);
+}
+
+static void on_range(rpeer *p, const hc_msg_range *m) {
+  if (m->drop && m->start < p->remote_contig) p->remote_contig = m->start;
+  int rc = HC_OK;
+  if (m->start == 0 && !m->drop) {
+    if (m->length > p->remote_contig) p->remote_contig = m->length;
+  } else if (m->length == 1) {
+    rc = rbits_set(&p->remote_bits, m->start, !m->drop);
+  } else if (m->length > 0) {
+    if (m->start + m->length < m->start) return fail(p->r, HC_ERR_PROTOCOL, "range overflows");
+    rc = rbits_set_range(&p->remote_bits, m->start, m->length, !m->drop);
+  }
+  if (rc) return fail(p->r, rc, "range message too large for the remote bitfield");
+  if (!m->drop) update_peer(p);
+}
+
+static void on_bitfield(rpeer *p, const hc_msg_bitfield *m) {
+  if (m->start < p->remote_contig) p->remote_contig = m->start;
+  for (size_t w = 0; w < m->nwords; w++) {
+    uint32_t v = hc_msg_bitfield_word(m, w);
+    if (!v) continue;
+    for (int b = 0; b < 32; b++) {
+      if (!((v >> b) & 1)) continue;
+      int rc = rbits_set(&p->remote_bits, m->start + 32 * (uint64_t)w + (uint64_t)b, true);
+      if (rc) return fail(p->r, rc, "bitfield message too large");
+    }
+  }
+  /* remoteContiguousLength extends through the bitfield */
+  while (rbits_get(&p->remote_bits, p->remote_contig)) p->remote_contig++;
+  update_peer(p);
+}
+
+/* ---- mux callbacks ---- */
+
+static void capability(hc_replicator *r, bool initiator_role, const uint8_t key[32],
+                       uint8_t out[32]) {
+  hc_buf parts[2] = {{initiator_role ? HC_NS_REPLICATE_INITIATOR : HC_NS_REPLICATE_RESPONDER, 32},
+                     {key, 32}};
+  hc_crypto_hash_parts(out, parts, 2, hc_ss_handshake_hash(r->ss), 64);
+}
+
+static int mux_send_frame(void *user, const uint8_t *frame, size_t len) {
+  hc_replicator *r = user;
+  if (len > HC_SS_MAX_MESSAGE) return HC_ERR_INVALID_ARG;
+  return hc_ss_write(r->ss, frame, len);
+}
+
+static int mux_on_open(void *user, hc_mux_channel *ch, const uint8_t *hs, size_t len) {
+  hc_replicator *r = user;
+  rpeer *p = hc_mux_channel_user(ch);
+  if (!p) return HC_OK;
+  hc_msg_handshake h;
+  hc_dec d;
+  hc_dec_init(&d, hs, len);
+  if (hc_msg_handshake_decode(&d, &h) != HC_OK) {
+    fail(r, HC_ERR_DECODE, "malformed channel handshake");
+    return HC_ERR_DECODE;
+  }
+  uint8_t expected[32];
+  capability(r, !r->initiator, hc_core_key(p->core), expected);
+  if (hc_crypto_memcmp(expected, h.capability, 32) != 0) {
+    fail(r, HC_ERR_PROTOCOL, "remote sent an invalid replication capability");
+    return HC_ERR_PROTOCOL;
+  }
+  if (p->remote_opened) return HC_OK;
+  p->remote_opened = true;
+  hc_mux_cork(r->mux);
+  send_sync(p);
+  uint64_t contig = hc_core_contiguous_length(p->core);
+  if (contig > 0) broadcast_range(p, 0, contig, false);
+  hc_mux_uncork(r->mux);
+  if (r->cb.on_peer_add) r->cb.on_peer_add(r->user, r, p->core);
+  return r->err;
+}
+
+static int mux_on_message(void *user, hc_mux_channel *ch, uint64_t type, const uint8_t *payload,
+                          size_t len) {
+  hc_replicator *r = user;
+  rpeer *p = hc_mux_channel_user(ch);
+  if (!p || r->err) return r->err;
+  if (!p->remote_opened) return HC_OK;
+  hc_dec d;
+  hc_dec_init(&d, payload, len);
+  int rc = HC_OK;
+  switch (type) {
+    case HC_MSG_SYNC: {
+      hc_msg_sync m;
+      if ((rc = hc_msg_sync_decode(&d, &m)) == HC_OK) on_sync(p, &m);
+      break;
+    }
+    case HC_MSG_REQUEST: {
+      hc_msg_request m;
+      if ((rc = hc_msg_request_decode(&d, &m)) == HC_OK) on_request(p, &m);
+      break;
+    }
+    case HC_MSG_CANCEL: {
+      hc_msg_cancel m;
+      rc = hc_msg_cancel_decode(&d, &m); /* answers are synchronous: nothing to cancel */
+      break;
+    }
+    case HC_MSG_DATA:
+      on_data(p, payload, len);
+      break;
+    case HC_MSG_NO_DATA: {
+      hc_msg_no_data m;
+      if ((rc = hc_msg_no_data_decode(&d, &m)) == HC_OK) on_no_data(p, m.request);
+      break;
+    }
+    case HC_MSG_WANT: {
+      hc_msg_want m;
+      if ((rc = hc_msg_want_decode(&d, &m)) == HC_OK) on_want(p, &m);
+      break;
+    }
+    case HC_MSG_UNWANT: {
+      hc_msg_want m;
+      rc = hc_msg_want_decode(&d, &m);
+      break;
+    }
+    case HC_MSG_BITFIELD: {
+      hc_msg_bitfield m;
+      if ((rc = hc_msg_bitfield_decode(&d, &m)) == HC_OK) on_bitfield(p, &m);
+      break;
+    }
+    case HC_MSG_RANGE: {
+      hc_msg_range m;
+      if ((rc = hc_msg_range_decode(&d, &m)) == HC_OK) on_range(p, &m);
+      break;
+    }
+    case HC_MSG_EXTENSION: {
+      hc_msg_extension m;
+      rc = hc_msg_extension_decode(&d, &m); /* no extensions registered: ignored */
+      break;
+    }
+    default:
+      break; /* newer message types are ignored, as protomux does */
+  }
+  if (rc) fail(r, rc, "malformed %s message", hc_msg_name(type));
+  return r->err;
+}
+
+static void mux_on_close(void *user, hc_mux_channel *ch, bool remote) {
+  hc_replicator *r = user;
+  rpeer *p = hc_mux_channel_user(ch);
+  if (!p) return;
+  bool was_open = p->remote_opened;
+  p->ch = NULL;
+  p->remote_opened = false;
+  p->remote_synced = false;
+  p->ninflight = 0;
+  p->upgrade_inflight = p->fork_inflight = false;
+  rbits_free(&p->inflight_bits);
+  if (was_open && r->cb.on_peer_remove) r->cb.on_peer_remove(r->user, r, p->core);
+  /* the remote closed an idle channel while we still want data: reopen (as the reference) */
+  if (remote && !r->err && peer_downloading(p)) {
+    hc_mux_channel_opts o;
+    uint8_t hs[40];
+    hc_msg_handshake h;
+    memset(&o, 0, sizeof o);
+    h.seeks = true;
+    capability(r, r->initiator, hc_core_key(p->core), h.capability);
+    hc_enc e;
+    hc_enc_init(&e, hs, sizeof hs);
+    hc_msg_handshake_encode(&e, &h);
+    static const char *const aliases[] = {HC_PROTOCOL_ALIAS};
+    o.protocol = HC_PROTOCOL_NAME;
+    o.aliases = aliases;
+    o.naliases = 1;
+    o.id = hc_core_discovery_key(p->core);
+    o.id_len = 32;
+    o.handshake = hs;
+    o.handshake_len = e.pos;
+    o.user = p;
+    if (hc_mux_open_channel(r->mux, &o, &p->ch) != HC_OK) p->ch = NULL;
+  } else {
+    p->closed = true;
+  }
+}
+
+static int open_channel(hc_replicator *r, rpeer *p) {
+  hc_mux_channel_opts o;
+  uint8_t hs[40];
+  hc_msg_handshake h;
+  memset(&o, 0, sizeof o);
+  h.seeks = true;
+  capability(r, r->initiator, hc_core_key(p->core), h.capability);
+  hc_enc e;
+  hc_enc_init(&e, hs, sizeof hs);
+  hc_msg_handshake_encode(&e, &h);
+  static const char *const aliases[] = {HC_PROTOCOL_ALIAS};
+  o.protocol = HC_PROTOCOL_NAME;
+  o.aliases = aliases;
+  o.naliases = 1;
+  o.id = hc_core_discovery_key(p->core);
+  o.id_len = 32;
+  o.handshake = hs;
+  o.handshake_len = e.pos;
+  o.user = p;
+  int rc = hc_mux_open_channel(r->mux, &o, &p->ch);
+  if (rc) fail(r, rc, "cannot open channel: %s", hc_strerror(rc));
+  return rc;
+}
+
+static int mux_on_unknown_open(void *user, hc_mux *mux, const char *protocol, size_t plen,
+                               const uint8_t *id, size_t id_len) {
+  hc_replicator *r = user;
+  bool ours = (plen == strlen(HC_PROTOCOL_NAME) && memcmp(protocol, HC_PROTOCOL_NAME, plen) == 0) ||
+              (plen == strlen(HC_PROTOCOL_ALIAS) && memcmp(protocol, HC_PROTOCOL_ALIAS, plen) == 0);
+  if (!ours || id_len != 32 || !r->cb.on_discovery_key) return HC_OK; /* reject */
+  hc_core *core = r->cb.on_discovery_key(r->user, r, id);
+  if (!core) return HC_OK;
+  if (memcmp(hc_core_discovery_key(core), id, 32) != 0) return HC_OK;
+  int rc = hc_replicator_add_core(r, core);
+  return rc == HC_ERR_EXISTS ? HC_OK : rc;
+}
+
+/* ---- secret stream callbacks ---- */
+
+static void ss_on_message(void *user, const uint8_t *data, size_t len) {
+  hc_replicator *r = user;
+  if (r->err) return;
+  int rc = hc_mux_feed_frame(r->mux, data, len);
+  if (rc && !r->err) fail(r, rc, "bad protomux frame: %s", hc_strerror(rc));
+}
+
+static void ss_on_handshake(void *user, const uint8_t rpk[32], const uint8_t hh[64]) {
+  hc_replicator *r = user;
+  r->handshake_done = true;
+  if (r->cb.on_handshake) r->cb.on_handshake(r->user, r, rpk);
+  for (size_t i = 0; i < r->npeers && !r->err; i++)
+    if (!r->peers[i]->ch && !r->peers[i]->closed) open_channel(r, r->peers[i]);
+}
+
+/* ---- public API ---- */
+
+int hc_replicator_new(hc_replicator **out, const hc_replicator_opts *opts,
+                      const hc_replicator_callbacks *cb, void *user) {
+  if (!out || !opts) return HC_ERR_INVALID_ARG;
+  *out = NULL;
+  if (hc_crypto_init()) return HC_ERR_IO;
+  hc_replicator *r = calloc(1, sizeof *r);
+  if (!r) return HC_ERR_NOMEM;
+  if (cb) r->cb = *cb;
+  r->user = user;
+  r->initiator = opts->is_initiator;
+  r->keepalive_ms = opts->keepalive_ms ? opts->keepalive_ms : DEFAULT_KEEPALIVE_MS;
+  r->timeout_ms = DEFAULT_TIMEOUT_MS;
+  r->max_inflight = opts->max_inflight ? opts->max_inflight : 512;
+  uint8_t sk[64], pk[32];
+  if (opts->static_secret_key) memcpy(sk, opts->static_secret_key, 64);
+  else hc_crypto_keypair(pk, sk);
+  hc_ss_opts so;
+  memset(&so, 0, sizeof so);
+  so.on_message = ss_on_message;
+  so.on_handshake = ss_on_handshake;
+  so.user = r;
+  so.ephemeral_seed = opts->ephemeral_seed;
+  int rc = hc_ss_new(&r->ss, r->initiator, NULL, sk, &so);
+  hc_crypto_wipe(sk, sizeof sk);
+  if (rc) {
+    free(r);
+    return rc;
+  }
+  hc_mux_callbacks mc;
+  memset(&mc, 0, sizeof mc);
+  mc.send_frame = mux_send_frame;
+  mc.on_open = mux_on_open;
+  mc.on_message = mux_on_message;
+  mc.on_close = mux_on_close;
+  mc.on_unknown_open = mux_on_unknown_open;
+  rc = hc_mux_new(&r->mux, &mc, r);
+  if (rc) {
+    hc_ss_free(r->ss);
+    free(r);
+    return rc;
+  }
+  *out = r;
+  return HC_OK;
+}
+
+void hc_replicator_free(hc_replicator *r) {
+  if (!r) return;
+  for (size_t i = 0; i < r->npeers; i++) {
+    rpeer *p = r->peers[i];
+    hc_core_off_update(p->core, core_event, p);
+    rbits_free(&p->remote_bits);
+    rbits_free(&p->inflight_bits);
+    free(p->ranges);
+    free(p->inflight);
+    free(p->segments_wanted);
+    free(p);
+  }
+  free(r->peers);
+  hc_mux_free(r->mux);
+  hc_ss_free(r->ss);
+  free(r);
+}
+
+int hc_replicator_add_core(hc_replicator *r, hc_core *core) {
+  if (!r || !core) return HC_ERR_INVALID_ARG;
+  if (r->err) return r->err;
+  if (find_peer(r, core)) return HC_ERR_EXISTS;
+  if (r->npeers == r->peers_cap) {
+    size_t cap = r->peers_cap ? r->peers_cap * 2 : 4;
+    rpeer **n = realloc(r->peers, cap * sizeof *n);
+    if (!n) return HC_ERR_NOMEM;
+    r->peers = n;
+    r->peers_cap = cap;
+  }
+  rpeer *p = calloc(1, sizeof *p);
+  if (!p) return HC_ERR_NOMEM;
+  p->r = r;
+  p->core = core;
+  p->can_upgrade = true;
+  int rc = hc_core_on_update(core, core_event, p);
+  if (rc) {
+    free(p);
+    return rc;
+  }
+  r->peers[r->npeers++] = p;
+  if (r->handshake_done) return open_channel(r, p);
+  return HC_OK;
+}
+
+int hc_replicator_download(hc_replicator *r, hc_core *core, uint64_t start, uint64_t end) {
+  rpeer *p = find_peer(r, core);
+  if (!p) return HC_ERR_NOT_FOUND;
+  if (start > end) return HC_ERR_INVALID_ARG;
+  if (p->nranges == p->ranges_cap) {
+    size_t cap = p->ranges_cap ? p->ranges_cap * 2 : 4;
+    range *n = realloc(p->ranges, cap * sizeof *n);
+    if (!n) return HC_ERR_NOMEM;
+    p->ranges = n;
+    p->ranges_cap = cap;
+  }
+  p->ranges[p->nranges].start = start;
+  p->ranges[p->nranges].end = end;
+  p->nranges++;
+  if (p->remote_opened) {
+    send_sync(p); /* we are downloading now */
+    update_peer(p);
+  }
+  return r->err;
+}
+
+int hc_replicator_set_live(hc_replicator *r, hc_core *core, bool live) {
+  rpeer *p = find_peer(r, core);
+  if (!p) return HC_ERR_NOT_FOUND;
+  p->live = live;
+  if (p->remote_opened) update_peer(p);
+  return r->err;
+}
+
+int hc_replicator_feed(hc_replicator *r, const uint8_t *data, size_t len, uint64_t now_ms) {
+  if (r->err) return r->err;
+  r->now = now_ms;
+  if (!r->created) r->created = now_ms ? now_ms : 1;
+  r->last_recv = now_ms;
+  int rc = hc_ss_feed(r->ss, data, len);
+  if (rc && !r->err) fail(r, rc, "%s", rc == HC_ERR_HANDSHAKE ? "Noise handshake failed"
+                                                             : "secret-stream frame rejected");
+  return r->err;
+}
+
+void hc_replicator_pending_out(hc_replicator *r, const uint8_t **data, size_t *len) {
+  hc_ss_pending_out(r->ss, data, len);
+}
+
+void hc_replicator_consume_out(hc_replicator *r, size_t n) { hc_ss_consume_out(r->ss, n); }
+
+int hc_replicator_tick(hc_replicator *r, uint64_t now_ms) {
+  if (r->err) return r->err;
+  r->now = now_ms;
+  if (!r->created) r->created = now_ms ? now_ms : 1;
+  if (!r->last_recv) r->last_recv = now_ms;
+  if (!r->last_keepalive) r->last_keepalive = now_ms;
+  if (!hc_ss_remote_ready(r->ss) && now_ms - r->created > HANDSHAKE_TIMEOUT_MS) {
+    fail(r, HC_ERR_TIMEOUT, "handshake timed out");
+    return r->err;
+  }
+  if (now_ms - r->last_recv > r->timeout_ms) {
+    fail(r, HC_ERR_TIMEOUT, "remote silent for %llu ms", (unsigned long long)r->timeout_ms);
+    return r->err;
+  }
+  if (r->keepalive_ms != UINT64_MAX && hc_ss_state(r->ss) == HC_SS_OPEN &&
+      now_ms - r->last_keepalive >= r->keepalive_ms) {
+    r->last_keepalive = now_ms;
+    int rc = hc_ss_keepalive(r->ss);
+    if (rc) fail(r, rc, "keep-alive failed");
+  }
+  for (size_t i = 0; i < r->npeers && !r->err; i++) update_peer(r->peers[i]);
+  return r->err;
+}
+
+uint64_t hc_replicator_next_timeout(const hc_replicator *r) {
+  if (r->keepalive_ms == UINT64_MAX) return r->last_recv + r->timeout_ms;
+  uint64_t k = r->last_keepalive + r->keepalive_ms;
+  uint64_t t = r->last_recv + r->timeout_ms;
+  return k < t ? k : t;
+}
+
+int hc_replicator_error(const hc_replicator *r) { return r->err; }
+
+const char *hc_replicator_error_message(const hc_replicator *r) {
+  return r->err ? r->errmsg : "";
+}
+
+bool hc_replicator_ready(const hc_replicator *r) { return hc_ss_remote_ready(r->ss) != 0; }
+
+bool hc_replicator_remote_info(const hc_replicator *r, const hc_core *core, uint64_t *fork,
+                               uint64_t *length) {
+  rpeer *p = find_peer(r, core);
+  if (!p || !p->remote_synced) return false;
+  if (fork) *fork = p->remote_fork;
+  if (length) *length = p->remote_length;
+  return true;
+}
+
+bool hc_replicator_done(const hc_replicator *r, const hc_core *core) {
+  rpeer *p = find_peer(r, core);
+  if (!p || !p->remote_synced) return false;
+  hc_core *c = p->core;
+  if (p->remote_fork != hc_core_fork(c)) return false;
+  uint64_t len = hc_core_length(c);
+  if (len < p->remote_length) return false;
+  for (size_t i = 0; i < p->nranges; i++) {
+    uint64_t e = p->ranges[i].end < len ? p->ranges[i].end : len;
+    if (p->ranges[i].start < e && !hc_core_has(c, p->ranges[i].start, e)) return false;
+  }
+  return true;
+}
+
+size_t hc_replicator_inflight(const hc_replicator *r, const hc_core *core) {
+  rpeer *p = find_peer(r, core);
+  return p ? p->ninflight : 0;
+}
+
+/* ---- core events: announce local changes to the remote ---- */
+
+static void core_event(void *user, hc_core *core, hc_core_event ev, uint64_t start,
+                       uint64_t length) {
+  rpeer *p = user;
+  if (!p->remote_opened || p->r->err) return;
+  hc_mux_cork(p->r->mux);
+  switch (ev) {
+    case HC_EVENT_APPEND:
+      signal_upgrade(p);
+      broadcast_range(p, start, length, false);
+      break;
+    case HC_EVENT_UPGRADE:
+      signal_upgrade(p);
+      break;
+    case HC_EVENT_DOWNLOAD:
+      broadcast_range(p, start, 1, false);
+      break;
+    case HC_EVENT_TRUNCATE:
+      p->can_upgrade = false;
+      send_sync(p);
+      if (length) broadcast_range(p, start, length, true);
+      break;
+    case HC_EVENT_CLEAR:
+      broadcast_range(p, start, length, true);
+      break;
+  }
+  hc_mux_uncork(p->r->mux);
+}

@@ -62,7 +62,7 @@ struct hc_mux {
   hc_mux_channel **outgoing; /* FIFO of channels awaiting the remote's open */
   size_t nout, out_cap;
   remote_slot *remote; /* index id-1 */
-  size_t nremote;
+  size_t nremote, remote_cap;
   uint64_t seq;
   size_t buffered;
   int corked;
@@ -450,10 +450,9 @@ static int on_open_frame(hc_mux *mux, hc_dec *d) {
   /* the remote may grow its ids by one */
   if (rid == (uint64_t)mux->nremote + 1) {
     if (mux->nremote >= HC_MUX_MAX_REMOTE_CHANNELS) return HC_ERR_PROTOCOL;
-    remote_slot *q = realloc(mux->remote, (mux->nremote + 1) * sizeof *q);
-    if (!q) return HC_ERR_NOMEM;
-    mux->remote = q;
-    memset(&mux->remote[mux->nremote++], 0, sizeof *q);
+    int rc = grow((void **)&mux->remote, &mux->remote_cap, mux->nremote + 1, sizeof *mux->remote);
+    if (rc) return rc;
+    memset(&mux->remote[mux->nremote++], 0, sizeof *mux->remote);
   }
   if (rid > mux->nremote || mux->remote[rid - 1].used) return HC_ERR_PROTOCOL;
 

@@ -2,6 +2,7 @@
  * mux and fed into the other), two muxes back to back, malformed input. */
 #include "protomux.h"
 #include "test_util.h"
+#include "protomux_trace.h"
 #include "wire_vectors.h"
 
 /* ---- a mux endpoint with an outbox and an event log ---- */
@@ -619,9 +620,216 @@ static void test_random(void) {
   }
 }
 
+/* ---- the scripted scenario recorded on the JS protomux (tests/gen/protomux-trace-h.js) ---- */
+
+typedef struct tpeer {
+  const char *name;
+  hc_mux *mux;
+  char *frames[64];
+  size_t nframes;
+  char *events[64];
+  size_t nevents;
+  const char *names[32];
+  hc_mux_channel *chans[32];
+  size_t nchans;
+} tpeer;
+
+static char *hexstr(const uint8_t *p, size_t n) {
+  char *h = malloc(2 * n + 1);
+  CHECK(h);
+  hc_hex_encode(h, p, n);
+  h[2 * n] = 0;
+  return h;
+}
+
+static void tp_event(tpeer *tp, const char *fmt, const char *name, uint64_t a, const uint8_t *p,
+                     size_t n) {
+  CHECK(tp->nevents < 64);
+  char *h = p ? hexstr(p, n) : NULL;
+  char buf[512];
+  if (h) snprintf(buf, sizeof buf, fmt, name, a, h);
+  else snprintf(buf, sizeof buf, fmt, name, a);
+  free(h);
+  tp->events[tp->nevents++] = strdup(buf);
+}
+
+static int tp_send(void *user, const uint8_t *f, size_t len) {
+  tpeer *tp = user;
+  CHECK(tp->nframes < 64);
+  tp->frames[tp->nframes++] = hexstr(f, len);
+  return HC_OK;
+}
+
+static int tp_open(void *user, hc_mux_channel *ch, const uint8_t *hs, size_t len) {
+  tp_event(user, "open %s %.0" PRIu64 "%s", hc_mux_channel_user(ch), 0, hs, len);
+  return HC_OK;
+}
+
+static int tp_message(void *user, hc_mux_channel *ch, uint64_t type, const uint8_t *p,
+                      size_t len) {
+  tp_event(user, "message %s %" PRIu64 " %s", hc_mux_channel_user(ch), type, p, len);
+  return HC_OK;
+}
+
+static void tp_close(void *user, hc_mux_channel *ch, bool remote) {
+  tp_event(user, "close %s %" PRIu64, hc_mux_channel_user(ch), remote, NULL, 0);
+}
+
+static void tp_set(tpeer *tp, const char *name, hc_mux_channel *ch) {
+  for (size_t i = 0; i < tp->nchans; i++)
+    if (strcmp(tp->names[i], name) == 0) {
+      tp->chans[i] = ch;
+      return;
+    }
+  CHECK(tp->nchans < 32);
+  tp->names[tp->nchans] = name;
+  tp->chans[tp->nchans++] = ch;
+}
+
+static hc_mux_channel *tp_get(tpeer *tp, const char *name) {
+  for (size_t i = 0; i < tp->nchans; i++)
+    if (strcmp(tp->names[i], name) == 0) return tp->chans[i];
+  CHECK(0);
+  return NULL;
+}
+
+/* b accepts "acc" (handshake "hb-acc"); everything else is rejected */
+static int tp_unknown(void *user, hc_mux *mux, const char *proto, size_t plen, const uint8_t *id,
+                      size_t idlen) {
+  tpeer *tp = user;
+  if (strcmp(tp->name, "b") != 0 || plen != 3 || memcmp(proto, "acc", 3) != 0) return HC_OK;
+  hc_mux_channel_opts o = {"acc", NULL, 0, id, idlen, (const uint8_t *)"hb-acc", 6, "acc"};
+  hc_mux_channel *ch;
+  CHECK_OK(hc_mux_open_channel(mux, &o, &ch));
+  tp_set(tp, "acc", ch);
+  return HC_OK;
+}
+
+/* Events of one channel, in order (the JS pairs asynchronously, so only the order per channel
+ * is meaningful). */
+static void compare_events(const char *step, const char *side, char **got, size_t ngot,
+                           const char *const *want) {
+  size_t nwant = 0;
+  while (want[nwant]) nwant++;
+  if (ngot != nwant) {
+    fprintf(stderr, "step %s side %s: %zu events, wanted %zu\n", step, side, ngot, nwant);
+    for (size_t i = 0; i < ngot; i++) fprintf(stderr, "  got  %s\n", got[i]);
+    for (size_t i = 0; i < nwant; i++) fprintf(stderr, "  want %s\n", want[i]);
+    exit(1);
+  }
+  bool used[64] = {0};
+  for (size_t i = 0; i < nwant; i++) {
+    /* the next unused got event of the same channel must be this one */
+    const char *sp = strchr(want[i], ' ');
+    const char *sp2 = strchr(sp + 1, ' ');
+    size_t prefix = (size_t)((sp2 ? sp2 : sp + strlen(sp)) - want[i]);
+    const char *chan = sp + 1;
+    size_t chan_len = (size_t)((sp2 ? sp2 : chan + strlen(chan)) - chan);
+    (void)prefix;
+    size_t j = 0;
+    for (; j < ngot; j++) {
+      if (used[j]) continue;
+      const char *gs = strchr(got[j], ' ');
+      const char *gs2 = strchr(gs + 1, ' ');
+      size_t glen = (size_t)((gs2 ? gs2 : gs + 1 + strlen(gs + 1)) - (gs + 1));
+      if (glen == chan_len && memcmp(gs + 1, chan, chan_len) == 0) break;
+    }
+    if (j == ngot || strcmp(got[j], want[i]) != 0) {
+      fprintf(stderr, "step %s side %s: wanted event '%s', got '%s'\n", step, side, want[i],
+              j < ngot ? got[j] : "(none)");
+      exit(1);
+    }
+    used[j] = true;
+  }
+}
+
+static void test_js_trace(void) {
+  static const hc_mux_callbacks tcb = {tp_send, tp_open, tp_message, tp_close, tp_unknown};
+  tpeer a = {.name = "a"}, b = {.name = "b"};
+  CHECK_OK(hc_mux_new(&a.mux, &tcb, &a));
+  CHECK_OK(hc_mux_new(&b.mux, &tcb, &b));
+  size_t da = 0, db = 0; /* frames delivered */
+  for (size_t i = 0; i < PT_NSTEPS; i++) {
+    const pt_step *st = &PT_STEPS[i];
+    tpeer *tp = st->side[0] == 'a' ? &a : &b;
+    size_t fa = a.nframes, fb = b.nframes;
+    size_t ea = a.nevents, eb = b.nevents;
+    size_t n;
+    uint8_t *data = unhex(st->data, &n);
+    if (strcmp(st->op, "open") == 0) {
+      size_t idn;
+      uint8_t *id = unhex(st->id, &idn);
+      const char *al[1] = {st->aliases};
+      hc_mux_channel_opts o = {st->protocol, al, st->aliases[0] ? 1 : 0, idn ? id : NULL, idn,
+                               data, n, (void *)st->ch};
+      hc_mux_channel *ch;
+      CHECK_OK(hc_mux_open_channel(tp->mux, &o, &ch));
+      tp_set(tp, st->ch, ch);
+      free(id);
+    } else if (strcmp(st->op, "send") == 0) {
+      CHECK_OK(hc_mux_send(tp->mux, tp_get(tp, st->ch), (uint64_t)st->type, data, n));
+    } else if (strcmp(st->op, "cork") == 0) {
+      hc_mux_cork(tp->mux);
+    } else if (strcmp(st->op, "uncork") == 0) {
+      CHECK_OK(hc_mux_uncork(tp->mux));
+    } else if (strcmp(st->op, "close") == 0) {
+      CHECK_OK(hc_mux_close_channel(tp->mux, tp_get(tp, st->ch)));
+    } else if (strcmp(st->op, "deliver") == 0) {
+      for (;;) {
+        uint8_t *f;
+        if (da < a.nframes) {
+          f = unhex(a.frames[da++], &n);
+          CHECK_OK(hc_mux_feed_frame(b.mux, f, n));
+        } else if (db < b.nframes) {
+          f = unhex(b.frames[db++], &n);
+          CHECK_OK(hc_mux_feed_frame(a.mux, f, n));
+        } else {
+          break;
+        }
+        free(f);
+      }
+    }
+    free(data);
+    char label[64];
+    snprintf(label, sizeof label, "%zu (%s %s %s)", i, st->op, st->side, st->ch);
+    const char *const *wf[2] = {st->frames_a, st->frames_b};
+    tpeer *peers[2] = {&a, &b};
+    size_t f0[2] = {fa, fb}, e0[2] = {ea, eb};
+    for (int k = 0; k < 2; k++) {
+      size_t nw = 0;
+      while (wf[k][nw]) nw++;
+      if (peers[k]->nframes - f0[k] != nw) {
+        fprintf(stderr, "step %s side %s: %zu frames, wanted %zu\n", label, peers[k]->name,
+                peers[k]->nframes - f0[k], nw);
+        for (size_t j = f0[k]; j < peers[k]->nframes; j++) fprintf(stderr, "  got  %s\n", peers[k]->frames[j]);
+        for (size_t j = 0; j < nw; j++) fprintf(stderr, "  want %s\n", wf[k][j]);
+        exit(1);
+      }
+      for (size_t j = 0; j < nw; j++) {
+        if (strcmp(peers[k]->frames[f0[k] + j], wf[k][j]) != 0) {
+          fprintf(stderr, "step %s side %s frame %zu:\n  got  %s\n  want %s\n", label,
+                  peers[k]->name, j, peers[k]->frames[f0[k] + j], wf[k][j]);
+          exit(1);
+        }
+      }
+      compare_events(label, peers[k]->name, peers[k]->events + e0[k], peers[k]->nevents - e0[k],
+                     k == 0 ? st->events_a : st->events_b);
+    }
+  }
+  CHECK_EQ(da, a.nframes);
+  CHECK_EQ(db, b.nframes);
+  hc_mux_free(a.mux);
+  hc_mux_free(b.mux);
+  for (size_t i = 0; i < a.nframes; i++) free(a.frames[i]);
+  for (size_t i = 0; i < b.nframes; i++) free(b.frames[i]);
+  for (size_t i = 0; i < a.nevents; i++) free(a.events[i]);
+  for (size_t i = 0; i < b.nevents; i++) free(b.events[i]);
+}
+
 int main(void) {
   replay("wire-vectors");
   replay("vectors.json");
+  test_js_trace();
   test_back_to_back();
   test_malformed();
   test_random();

@@ -7,5 +7,6 @@
 #include "hypercore/storage.h"
 #include "hypercore/core.h"
 #include "hypercore/replicate.h"
+#include "hypercore/net.h"
 
 #endif

@@ -483,10 +483,14 @@ static int cmd_append_files(ctx *c, int first, int count) {
 static int cmd_append_file(ctx *c) { return cmd_append_files(c, 1, 1); }
 static int cmd_batch(ctx *c) { return cmd_append_files(c, 1, c->npos - 1); }
 
+static int get_remote(ctx *c, const char *dir, uint64_t index, const char *connect);
+static const char *optval(const ctx *c, const char *name);
+
 static int cmd_get(ctx *c) {
   uint64_t index;
   int ret = num_arg(c, "INDEX", c->pos[1], &index);
   if (ret) return ret;
+  if (optval(c, "connect")) return get_remote(c, c->pos[0], index, optval(c, "connect"));
   hc_core *core;
   if ((ret = open_core(c, c->pos[0], true, &core))) return ret;
   uint8_t *buf = NULL;
@@ -792,6 +796,288 @@ static int cmd_checkout(ctx *c) {
   return ret;
 }
 
+
+/* ---------------------------------------------------------------- replication ---- */
+
+static int parse_hostport(ctx *c, const char *s, char *host, size_t hostcap, uint16_t *port) {
+  const char *colon = strrchr(s, ':');
+  uint64_t p;
+  if (!colon || !parse_u64(colon + 1, &p) || p > 65535)
+    return usage_err(c->cmd, "expected HOST:PORT, got '%s'", s);
+  size_t hl = (size_t)(colon - s);
+  if (hl >= hostcap) return usage_err(c->cmd, "host too long");
+  memcpy(host, s, hl);
+  host[hl] = 0;
+  if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') { /* [::1]:port */
+    memmove(host, host + 1, hl - 2);
+    host[hl - 2] = 0;
+  }
+  if (!*host) strcpy(host, "127.0.0.1");
+  *port = (uint16_t)p;
+  return 0;
+}
+
+static int parse_key(ctx *c, const char *s, uint8_t key[32]) {
+  if (hc_hex_decode(key, 32, s) != HC_OK)
+    return usage_err(c->cmd, "KEY must be 64 hex characters, got '%s'", s);
+  return 0;
+}
+
+typedef struct net_state {
+  ctx *c;
+  hc_core *core;
+  hc_replicator *r;
+  int conn_err;
+  char conn_msg[256];
+  bool closed;
+  /* progress */
+  uint64_t blocks, bytes, started, last_print;
+  bool tty, live;
+  /* serve */
+  int peers;
+  char *line;
+  size_t line_len, line_cap;
+  bool stdin_eof;
+} net_state;
+
+static void net_on_close(void *user, hc_net *net, hc_replicator *r, int err, const char *msg) {
+  net_state *st = user;
+  if (st->r == r) {
+    st->closed = true;
+    st->conn_err = err;
+    snprintf(st->conn_msg, sizeof st->conn_msg, "%s", msg && *msg ? msg : hc_strerror(err));
+    st->r = NULL;
+  }
+  if (st->peers > 0 && !st->r) {
+    if (err) fprintf(stderr, "hypercore: serve: peer disconnected: %s\n", msg && *msg ? msg : hc_strerror(err));
+  }
+}
+
+static void print_progress(net_state *st, bool final) {
+  uint64_t now = hc_net_now_ms();
+  if (!final && (!st->tty || now - st->last_print < 200)) return;
+  st->last_print = now;
+  double secs = (double)(now - st->started) / 1000.0;
+  double mbps = secs > 0 ? (double)st->bytes / 1e6 / secs : 0;
+  uint64_t len = hc_core_length(st->core);
+  if (final) {
+    if (st->tty) fputc('\n', stderr);
+    fprintf(stderr, "cloned %" PRIu64 " blocks, %" PRIu64 " bytes in %.2f s (%.1f MB/s); length %" PRIu64 ", fork %" PRIu64 "\n",
+            st->blocks, st->bytes, secs, mbps, len, hc_core_fork(st->core));
+  } else {
+    fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " blocks, %" PRIu64 " bytes, %.1f MB/s   ", st->blocks, len,
+            st->bytes, mbps);
+  }
+}
+
+static void on_download(void *user, hc_replicator *r, hc_core *core, uint64_t index, size_t bytes) {
+  net_state *st = user;
+  st->blocks++;
+  st->bytes += bytes;
+  print_progress(st, false);
+}
+
+static hc_replicator *new_replicator(net_state *st, bool initiator) {
+  hc_replicator_opts o;
+  memset(&o, 0, sizeof o);
+  o.version = HC_REPLICATOR_OPTS_VERSION;
+  o.is_initiator = initiator;
+  hc_replicator_callbacks cb;
+  memset(&cb, 0, sizeof cb);
+  cb.on_download = on_download;
+  hc_replicator *r;
+  if (hc_replicator_new(&r, &o, &cb, st) != HC_OK) return NULL;
+  if (hc_replicator_add_core(r, st->core) != HC_OK) {
+    hc_replicator_free(r);
+    return NULL;
+  }
+  return r;
+}
+
+static bool clone_done(void *user, hc_net *net) {
+  net_state *st = user;
+  if (st->closed) return true;
+  return !st->live && hc_replicator_done(st->r, st->core);
+}
+
+static int connect_to(ctx *c, net_state *st, hc_net *net, const char *spec) {
+  char host[256];
+  uint16_t port;
+  int ret = parse_hostport(c, spec, host, sizeof host, &port);
+  if (ret) return ret;
+  st->r = new_replicator(st, true);
+  if (!st->r) return fail(c, "%s", hc_strerror(HC_ERR_NOMEM));
+  int rc = hc_net_connect(net, host, port, st->r);
+  if (rc) {
+    st->r = NULL;
+    return fail(c, "cannot connect to %s: %s", spec, rc == HC_ERR_IO ? strerror(errno) : hc_strerror(rc));
+  }
+  return 0;
+}
+
+static int cmd_clone(ctx *c) {
+  uint8_t key[32];
+  int ret = parse_key(c, c->pos[0], key);
+  if (ret) return ret;
+  const char *dir = c->pos[1], *connect = optval(c, "connect");
+  uint64_t start = 0, end = UINT64_MAX;
+  if (optval(c, "start") && (ret = num_arg(c, "--start", optval(c, "start"), &start))) return ret;
+  if (optval(c, "end") && (ret = num_arg(c, "--end", optval(c, "end"), &end))) return ret;
+  if (start > end) return usage_err(c->cmd, "--start is after --end");
+  if (!connect) return usage_err(c->cmd, "--connect HOST:PORT is required");
+  hc_core_opts o;
+  memset(&o, 0, sizeof o);
+  o.version = HC_CORE_OPTS_VERSION;
+  o.key = key;
+  net_state st;
+  memset(&st, 0, sizeof st);
+  st.c = c;
+  st.live = flag(c, "live");
+  st.tty = isatty(STDERR_FILENO);
+  int rc = hc_core_open_dir(&st.core, dir, &o);
+  if (rc == HC_ERR_KEY_MISMATCH) return fail(c, "%s holds a different core", dir);
+  if (rc) return fail(c, "cannot open core at %s: %s", dir, hc_strerror(rc));
+  hc_net *net;
+  if (hc_net_new(&net, net_on_close, &st) != HC_OK) {
+    hc_core_close(st.core);
+    return fail(c, "%s", hc_strerror(HC_ERR_NOMEM));
+  }
+  ret = connect_to(c, &st, net, connect);
+  if (!ret) {
+    hc_replicator_download(st.r, st.core, start, end);
+    if (st.live) hc_replicator_set_live(st.r, st.core, true);
+    st.started = hc_net_now_ms();
+    rc = hc_net_run(net, -1, clone_done, &st);
+    if (st.closed && st.conn_err) ret = fail(c, "%s", st.conn_msg);
+    else if (st.closed) ret = fail(c, "remote closed the connection before the clone completed");
+    else if (rc) ret = fail(c, "%s", hc_strerror(rc));
+    print_progress(&st, true);
+  }
+  hc_net_free(net);
+  hc_core_close(st.core);
+  return ret;
+}
+
+static int get_remote(ctx *c, const char *dir, uint64_t index, const char *connect) {
+  hc_core_opts o;
+  memset(&o, 0, sizeof o);
+  o.version = HC_CORE_OPTS_VERSION;
+  o.no_create = true;
+  net_state st;
+  memset(&st, 0, sizeof st);
+  st.c = c;
+  int rc = hc_core_open_dir(&st.core, dir, &o);
+  if (rc == HC_ERR_NO_CORE) return fail(c, "no core at %s (create it with 'hypercore create %s --key KEY')", dir, dir);
+  if (rc) return fail(c, "cannot open core at %s: %s", dir, hc_strerror(rc));
+  int ret = 0;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  if (hc_core_has(st.core, index, index + 1)) {
+    rc = hc_core_get_alloc(st.core, index, &buf, &len);
+    if (rc) ret = block_fail(c, rc, index, hc_core_length(st.core));
+  } else {
+    hc_net *net;
+    if (hc_net_new(&net, net_on_close, &st) != HC_OK) {
+      hc_core_close(st.core);
+      return fail(c, "%s", hc_strerror(HC_ERR_NOMEM));
+    }
+    uint64_t timeout = 30000;
+    if (optval(c, "timeout") && (ret = num_arg(c, "--timeout", optval(c, "timeout"), &timeout))) goto out_net;
+    if ((ret = connect_to(c, &st, net, connect))) goto out_net;
+    /* wait for the remote's length first, so an index past our length can be requested */
+    hc_replicator_download(st.r, st.core, index, index + 1);
+    rc = hc_net_get(net, st.r, st.core, index, (int)(timeout > 0x7fffffff ? 0x7fffffff : timeout), &buf, &len);
+    if (rc == HC_ERR_TIMEOUT) ret = fail(c, "timed out waiting for block %" PRIu64, index);
+    else if (rc == HC_ERR_CLOSED) ret = fail(c, "%s", st.conn_err ? st.conn_msg : "remote closed the connection");
+    else if (rc) ret = block_fail(c, rc, index, hc_core_length(st.core));
+  out_net:
+    hc_net_free(net);
+  }
+  if (!ret) ret = out_write(c, buf, len);
+  hc_free(buf);
+  hc_core_close(st.core);
+  return ret;
+}
+
+static hc_replicator *serve_accept(void *user, hc_net *net) {
+  net_state *st = user;
+  hc_replicator *r = new_replicator(st, false);
+  if (r) st->peers++;
+  return r;
+}
+
+/* --stdin: every line is appended as one block (a live writer). */
+static int serve_stdin(void *user, hc_net *net, int fd) {
+  net_state *st = user;
+  char buf[65536];
+  ssize_t n = read(fd, buf, sizeof buf);
+  if (n <= 0) {
+    if (n < 0 && errno == EINTR) return 0;
+    st->stdin_eof = true;
+    return 1;
+  }
+  for (ssize_t i = 0; i < n; i++) {
+    if (buf[i] == '\n') {
+      hc_buf b = {(const uint8_t *)st->line, st->line_len};
+      uint64_t len;
+      int rc = hc_core_append(st->core, &b, 1, &len, NULL);
+      if (rc) fprintf(stderr, "hypercore: serve: append failed: %s\n", hc_strerror(rc));
+      else {
+        printf("appended %" PRIu64 "\n", len);
+        fflush(stdout);
+      }
+      st->line_len = 0;
+      continue;
+    }
+    if (st->line_len == st->line_cap) {
+      size_t cap = st->line_cap ? st->line_cap * 2 : 256;
+      char *nl = realloc(st->line, cap);
+      if (!nl) return 1;
+      st->line = nl;
+      st->line_cap = cap;
+    }
+    st->line[st->line_len++] = buf[i];
+  }
+  return 0;
+}
+
+static int cmd_serve(ctx *c) {
+  const char *listen_spec = optval(c, "listen");
+  char host[256] = "127.0.0.1";
+  uint16_t port = 0;
+  int ret;
+  if (listen_spec && (ret = parse_hostport(c, listen_spec, host, sizeof host, &port))) return ret;
+  net_state st;
+  memset(&st, 0, sizeof st);
+  st.c = c;
+  hc_core *core;
+  bool writer = flag(c, "stdin");
+  if ((ret = open_core(c, c->pos[0], false, &core))) return ret;
+  st.core = core;
+  hc_net *net;
+  if (hc_net_new(&net, net_on_close, &st) != HC_OK) {
+    hc_core_close(core);
+    return fail(c, "%s", hc_strerror(HC_ERR_NOMEM));
+  }
+  uint16_t bound = 0;
+  int rc = hc_net_listen(net, host, port, &bound, serve_accept, &st);
+  if (rc) {
+    hc_net_free(net);
+    hc_core_close(core);
+    return fail(c, "cannot listen on %s:%u: %s", host, port, strerror(errno));
+  }
+  char hex[65];
+  hc_hex_encode(hex, hc_core_key(core), 32);
+  printf("key %s\nport %u\n", hex, bound);
+  fflush(stdout);
+  if (writer) hc_net_watch_fd(net, STDIN_FILENO, serve_stdin, &st);
+  rc = hc_net_run(net, -1, NULL, NULL);
+  hc_net_free(net);
+  free(st.line);
+  hc_core_close(core);
+  return rc && rc != HC_ERR_CLOSED ? fail(c, "%s", hc_strerror(rc)) : 0;
+}
+
 /* ---------------------------------------------------------------- table ---- */
 
 static const char *const opts_create[] = {"seed=", "secret-key=", "key=", "overwrite", NULL};
@@ -800,6 +1086,9 @@ static const char *const opts_cat[] = {"start=", "end=", NULL};
 static const char *const opts_info[] = {"json", "length=", NULL};
 static const char *const opts_user_data[] = {"delete", NULL};
 static const char *const opts_proof[] = {"upgrade-from=", "nodes=", NULL};
+static const char *const opts_get[] = {"connect=", "timeout=", NULL};
+static const char *const opts_clone[] = {"connect=", "start=", "end=", "live", NULL};
+static const char *const opts_serve[] = {"listen=", "stdin", NULL};
 
 static const cmd_def commands[] = {
     {"create", "DIR [--seed HEX64 | --secret-key HEX128 | --key HEX64] [--overwrite]",
@@ -824,8 +1113,11 @@ static const cmd_def commands[] = {
     {"batch", "DIR FILE...", "append several files, one block each, in one batch",
      "Appends each FILE as one block with a single signature and prints the new length.\n", NULL,
      2, -1, cmd_batch},
-    {"get", "DIR INDEX", "write block INDEX to stdout",
-     "Writes the raw bytes of block INDEX to stdout.\n", NULL, 2, 2, cmd_get},
+    {"get", "DIR INDEX [--connect HOST:PORT] [--timeout MS]", "write block INDEX to stdout",
+     "Writes the raw bytes of block INDEX to stdout.\n"
+     "  --connect HOST:PORT   if the block is not local, fetch it (verified) from a peer\n"
+     "  --timeout MS          give up after MS milliseconds (default 30000)\n",
+     opts_get, 2, 2, cmd_get},
     {"cat", "DIR [--start N] [--end M]", "write blocks [N, M) to stdout",
      "Writes the raw bytes of blocks [N, M) to stdout, in order (default: all blocks).\n",
      opts_cat, 1, 1, cmd_cat},
@@ -857,6 +1149,17 @@ static const cmd_def commands[] = {
      "  --upgrade-from N   include an upgrade from length N to the current length\n"
      "  --nodes K          the requester already has K nodes (block request `nodes`)\n",
      opts_proof, 2, 2, cmd_proof},
+    {"serve", "DIR [--listen HOST:PORT] [--stdin]", "serve the core to every peer that connects",
+     "Listens (default 127.0.0.1, any port), prints \"key KEY\" and \"port PORT\", and serves the\n"
+     "core to every peer that connects, until killed.\n"
+     "  --stdin   also append each line of stdin as a block (a live writer)\n",
+     opts_serve, 1, 1, cmd_serve},
+    {"clone", "KEY DIR --connect HOST:PORT [--start N] [--end M] [--live]",
+     "download a core from a peer into DIR, verifying",
+     "Downloads blocks [N, M) (default: all) of the core KEY into DIR, verifying every block.\n"
+     "Shows progress on a terminal and one summary line on stderr when done.\n"
+     "  --live   keep following the writer's appends (runs until the connection ends)\n",
+     opts_clone, 2, 2, cmd_clone},
     {"checkout", "DIR LENGTH [INDEX]", "inspect the snapshot at LENGTH",
      "Without INDEX prints the length, byte length and tree hash of the core at LENGTH;\n"
      "with INDEX writes block INDEX as read through that snapshot.\n",

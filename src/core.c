@@ -7,6 +7,7 @@
 #include "encoding.h"
 #include "flat_tree.h"
 #include "messages.h"
+#include "block_encryption.h"
 
 #define MAX_OPLOG_SIZE 65536
 
@@ -81,6 +82,17 @@ static int replay_entry(void *ctx, const hc_oplog_entry *e) {
   if (!c->tree_ready) {
     rc = hc_merkle_set_head(&c->tree, c->header.length, c->header.fork, c->header.signature,
                             c->header.signature_len);
+    if (rc == HC_ERR_CORRUPT && c->header.length > 0) {
+      /* A crash (or failed write) inside a flush after a truncation: the tree file was
+       * truncated before the header flip, so this older header's roots are gone. The entries
+       * still carry the upgrade that replaces them; nroots == 0 with length > 0 marks the
+       * head as missing until then (do_open refuses the core if none comes). */
+      c->tree.length = c->header.length;
+      c->tree.fork = c->header.fork;
+      c->tree.nroots = 0;
+      c->tree.byte_length = 0;
+      rc = HC_OK;
+    }
     if (rc) return rc;
     c->tree_ready = true;
   }
@@ -119,8 +131,10 @@ static int replay_entry(void *ctx, const hc_oplog_entry *e) {
 
 /* ---- flushing ---- */
 
-static int flush_header(hc_core *c) {
-  int rc = hc_oplog_flush(&c->oplog, &c->header);
+static int flush_header(hc_core *c, bool sync) {
+  int (*oplog_flush)(hc_oplog *, const hc_oplog_header *) =
+      sync ? hc_oplog_flush_sync : hc_oplog_flush;
+  int rc = oplog_flush(&c->oplog, &c->header);
   if (rc != HC_ERR_HEADER_OVERFLOW) return rc;
   /* big header: the full header goes into `header`, the oplog points at it */
   if (!c->header_file) {
@@ -144,6 +158,7 @@ static int flush_header(hc_core *c) {
   }
   rc = hc_storage_write(c->header_file, start, buf, len);
   free(buf);
+  if (!rc && sync) rc = hc_storage_sync(c->header_file); /* before the oplog points at it */
   if (rc) return rc;
   c->ext_start = start;
   c->ext_length = len;
@@ -152,13 +167,21 @@ static int flush_header(hc_core *c) {
   ext.external = true;
   ext.ext_start = start;
   ext.ext_length = len;
-  return hc_oplog_flush(&c->oplog, &ext);
+  return oplog_flush(&c->oplog, &ext);
 }
 
-static int flush_oplog(hc_core *c) {
-  int rc = hc_bitfield_flush(&c->bitfield);
+static int sync_all(hc_core *c);
+
+/* With `sync` (durable cores, hc_core_flush) every step is durable before the next one makes
+ * it matter: the oplog entries before tree/bitfield change (a flushed tree truncation needs
+ * its entry for replay), tree/bitfield before the header flip drops the entries. */
+static int flush_oplog(hc_core *c, bool sync) {
+  int rc = sync ? sync_all(c) : HC_OK;
+  if (!rc) rc = hc_bitfield_flush(&c->bitfield);
   if (!rc) rc = hc_merkle_flush(&c->tree);
-  if (!rc) rc = flush_header(c);
+  if (!rc && sync) rc = hc_storage_sync(c->bitfield_file);
+  if (!rc && sync) rc = hc_storage_sync(c->tree_file);
+  if (!rc) rc = flush_header(c, sync);
   return rc;
 }
 
@@ -186,7 +209,7 @@ static int sync_all(hc_core *c) {
 /* After a mutation's oplog entry is written: maybe flush, maybe fsync. */
 static int after_mutation(hc_core *c, bool force_flush) {
   int rc = HC_OK;
-  if (force_flush || should_flush(c)) rc = flush_oplog(c);
+  if (force_flush || should_flush(c)) rc = flush_oplog(c, c->durable);
   if (!rc && c->durable) rc = sync_all(c);
   return rc;
 }
@@ -225,7 +248,7 @@ static int create_header(hc_core *c, const hc_core_opts *o) {
   } else {
     memcpy(h->key, o->key, 32); /* a clone: the manifest arrives with the first proof */
   }
-  return flush_header(c);
+  return flush_header(c, c->durable);
 }
 
 static int do_open(hc_core *c, const hc_core_opts *o) {
@@ -286,6 +309,7 @@ static int do_open(hc_core *c, const hc_core_opts *o) {
     if (o->no_create || c->readonly) return HC_ERR_NO_CORE;
     rc = create_header(c, o);
     c->header_inited = true;
+    if (!rc && c->durable) rc = sync_all(c); /* a created core is acknowledged by the open */
     if (rc) return rc;
   }
   if (o->key && memcmp(o->key, c->header.key, 32) != 0) return HC_ERR_KEY_MISMATCH;
@@ -303,11 +327,13 @@ static int do_open(hc_core *c, const hc_core_opts *o) {
     if (rc) return rc;
     c->tree_ready = true;
   }
+  if (c->tree.length > 0 && c->tree.nroots == 0) return HC_ERR_CORRUPT; /* head never found */
   if (c->header.contiguous_length == 0) {
     uint64_t z = hc_bitfield_find(&c->bitfield, 0, false, UINT64_MAX);
     c->header.contiguous_length = z == UINT64_MAX ? 0 : z;
   }
   hc_crypto_discovery_key(c->discovery_key, c->header.key);
+  if (o->encryption_key) hc_core_set_encryption_key(c, o->encryption_key, o->is_block_key);
   c->manifest_flushed = c->header.has_manifest;
   c->auto_flush = 1;
   return HC_OK;
@@ -374,7 +400,7 @@ int hc_core_flush(hc_core *c) {
   if (c->readonly) return HC_ERR_NOT_WRITABLE;
   c->manifest_flushed = true;
   c->auto_flush = 4;
-  int rc = flush_oplog(c);
+  int rc = flush_oplog(c, true);
   if (!rc) rc = sync_all(c);
   return rc;
 }
@@ -384,7 +410,24 @@ int hc_core_flush(hc_core *c) {
 const uint8_t *hc_core_key(const hc_core *c) { return c->header.key; }
 const uint8_t *hc_core_discovery_key(const hc_core *c) { return c->discovery_key; }
 uint64_t hc_core_length(const hc_core *c) { return c->tree.length; }
-uint64_t hc_core_byte_length(const hc_core *c) { return c->tree.byte_length; }
+uint64_t hc_core_byte_length(const hc_core *c) {
+  return c->tree.byte_length - (c->encrypted ? HC_ENCRYPTION_PADDING * c->tree.length : 0);
+}
+
+size_t hc_core_padding(const hc_core *c) { return c->encrypted ? HC_ENCRYPTION_PADDING : 0; }
+
+int hc_core_set_encryption_key(hc_core *c, const uint8_t *key, bool is_block_key) {
+  if (!c) return HC_ERR_INVALID_ARG;
+  if (!key) {
+    c->encrypted = false;
+    hc_crypto_wipe(&c->encryption, sizeof c->encryption);
+    return HC_OK;
+  }
+  bool compat = c->header.has_manifest ? c->compat : true;
+  hc_block_encryption_init(&c->encryption, key, c->header.key, compat, is_block_key);
+  c->encrypted = true;
+  return HC_OK;
+}
 uint64_t hc_core_fork(const hc_core *c) { return c->tree.fork; }
 
 uint64_t hc_core_contiguous_length(const hc_core *c) {
@@ -465,6 +508,28 @@ int hc_core_append(hc_core *c, const hc_buf *blocks, size_t n, uint64_t *length,
     if (blocks[i].len && !blocks[i].data) return HC_ERR_INVALID_ARG;
     total += blocks[i].len;
   }
+  /* encrypted cores store padding || ciphertext; hashes cover the stored form */
+  hc_buf *stored = NULL;
+  uint8_t *enc_buf = NULL;
+  if (c->encrypted) {
+    stored = malloc(n * sizeof *stored);
+    enc_buf = malloc(total + n * HC_ENCRYPTION_PADDING);
+    if (!stored || !enc_buf) {
+      free(stored);
+      free(enc_buf);
+      return HC_ERR_NOMEM;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+      hc_block_encrypt(&c->encryption, c->tree.length + i, c->tree.fork, blocks[i].data,
+                       blocks[i].len, enc_buf + o);
+      stored[i].data = enc_buf + o;
+      stored[i].len = blocks[i].len + HC_ENCRYPTION_PADDING;
+      o += stored[i].len;
+    }
+    blocks = stored;
+    total = o;
+  }
   hc_merkle_batch b;
   hc_merkle_batch_init(&b, &c->tree);
   int rc = HC_OK;
@@ -473,7 +538,9 @@ int hc_core_append(hc_core *c, const hc_buf *blocks, size_t n, uint64_t *length,
   if (!rc) rc = sign_batch(c, &b);
   /* 1. data, in one write */
   if (!rc) {
-    if (n == 1) {
+    if (enc_buf) {
+      rc = hc_storage_write(c->data_file, c->tree.byte_length, enc_buf, total);
+    } else if (n == 1) {
       rc = hc_storage_write(c->data_file, c->tree.byte_length, blocks[0].data, blocks[0].len);
     } else if (total) {
       uint8_t *buf = malloc(total);
@@ -488,6 +555,7 @@ int hc_core_append(hc_core *c, const hc_buf *blocks, size_t n, uint64_t *length,
         free(buf);
       }
     }
+    if (!rc && c->durable) rc = hc_storage_sync(c->data_file); /* before the entry */
   }
   /* 2. oplog entry */
   if (!rc) {
@@ -517,6 +585,8 @@ int hc_core_append(hc_core *c, const hc_buf *blocks, size_t n, uint64_t *length,
     if (rc) c->failed = true; /* memory state diverged: reopen to recover */
   }
   hc_merkle_batch_cleanup(&b);
+  free(stored);
+  free(enc_buf);
   if (rc) return rc;
   rc = after_mutation(c, false);
   if (rc) return rc;
@@ -546,6 +616,10 @@ int hc_core_block_size(hc_core *c, uint64_t index, size_t *size) {
   uint64_t off, sz;
   int rc = block_range(c, index, &off, &sz);
   if (rc) return rc;
+  if (c->encrypted) {
+    if (sz < HC_ENCRYPTION_PADDING) return HC_ERR_DECRYPT;
+    sz -= HC_ENCRYPTION_PADDING;
+  }
   *size = (size_t)sz;
   return HC_OK;
 }
@@ -569,26 +643,77 @@ static int read_block(hc_core *c, uint64_t index, uint8_t *buf, size_t cap, size
   return HC_OK;
 }
 
-int hc_core_get(hc_core *c, uint64_t index, uint8_t *buf, size_t cap, size_t *len) {
-  if (!c || (!buf && cap)) return HC_ERR_INVALID_ARG;
-  return read_block(c, index, buf, cap, len);
-}
-
-int hc_core_get_alloc(hc_core *c, uint64_t index, uint8_t **out, size_t *len) {
-  size_t sz;
-  if (!c || !out) return HC_ERR_INVALID_ARG;
+/* The stored form of block `index` (ciphertext with padding on encrypted cores), hash
+ * checked, in a new buffer. */
+int hc__core_get_raw(hc_core *c, uint64_t index, uint8_t **out, size_t *len) {
+  uint64_t off, sz;
   *out = NULL;
-  int rc = hc_core_block_size(c, index, &sz);
+  int rc = block_range(c, index, &off, &sz);
   if (rc) return rc;
-  uint8_t *buf = malloc(sz ? sz : 1);
+  uint8_t *buf = malloc(sz ? (size_t)sz : 1);
   if (!buf) return HC_ERR_NOMEM;
-  rc = read_block(c, index, buf, sz, &sz);
+  size_t got;
+  rc = read_block(c, index, buf, (size_t)sz, &got);
   if (rc) {
     free(buf);
     return rc;
   }
   *out = buf;
+  *len = got;
+  return HC_OK;
+}
+
+/* Decrypts a stored block into out (len - 8 bytes); a fork id from the future means the key
+ * is wrong. */
+static int decrypt_block(hc_core *c, uint64_t index, const uint8_t *in, size_t len, uint8_t *out) {
+  uint64_t fork;
+  if (len < HC_ENCRYPTION_PADDING) return HC_ERR_DECRYPT;
+  hc_block_decrypt(&c->encryption, index, in, len, out, &fork);
+  if (fork > c->tree.fork) {
+    hc_crypto_wipe(out, len - HC_ENCRYPTION_PADDING);
+    return HC_ERR_DECRYPT;
+  }
+  return HC_OK;
+}
+
+int hc_core_get(hc_core *c, uint64_t index, uint8_t *buf, size_t cap, size_t *len) {
+  if (!c || (!buf && cap)) return HC_ERR_INVALID_ARG;
+  if (!c->encrypted) return read_block(c, index, buf, cap, len);
+  size_t sz;
+  int rc = hc_core_block_size(c, index, &sz);
+  if (rc) return rc;
   if (len) *len = sz;
+  if (sz > cap) return HC_ERR_NOBUF;
+  uint8_t *raw;
+  size_t rl;
+  rc = hc__core_get_raw(c, index, &raw, &rl);
+  if (rc) return rc;
+  rc = decrypt_block(c, index, raw, rl, buf);
+  free(raw);
+  return rc;
+}
+
+int hc_core_get_alloc(hc_core *c, uint64_t index, uint8_t **out, size_t *len) {
+  if (!c || !out) return HC_ERR_INVALID_ARG;
+  *out = NULL;
+  uint8_t *raw;
+  size_t rl;
+  int rc = hc__core_get_raw(c, index, &raw, &rl);
+  if (rc) return rc;
+  if (c->encrypted) {
+    uint8_t *plain = malloc(rl > HC_ENCRYPTION_PADDING ? rl - HC_ENCRYPTION_PADDING : 1);
+    if (!plain) rc = HC_ERR_NOMEM;
+    if (!rc) rc = decrypt_block(c, index, raw, rl, plain);
+    free(raw);
+    if (rc) {
+      free(plain);
+      return rc;
+    }
+    raw = plain;
+    rl -= HC_ENCRYPTION_PADDING;
+  }
+  *out = raw;
+  if (len) *len = rl;
   return HC_OK;
 }
 
@@ -652,15 +777,16 @@ int hc_core_tree_hash(hc_core *c, uint64_t length, uint8_t out[HC_HASH_BYTES]) {
 }
 
 int hc_core_seek(hc_core *c, uint64_t byte_offset, uint64_t *index, uint64_t *offset) {
-  if (byte_offset >= c->tree.byte_length) {
-    if (byte_offset == c->tree.byte_length) {
+  uint64_t total = hc_core_byte_length(c);
+  if (byte_offset >= total) {
+    if (byte_offset == total) {
       *index = c->tree.length;
       *offset = 0;
       return HC_OK;
     }
     return HC_ERR_OUT_OF_RANGE;
   }
-  return hc_merkle_seek(&c->tree, byte_offset, 0, index, offset);
+  return hc_merkle_seek(&c->tree, byte_offset, hc_core_padding(c), index, offset);
 }
 
 int hc_core_byte_offset(hc_core *c, uint64_t index, uint64_t *offset) {
@@ -750,6 +876,7 @@ int hc_core_clear(hc_core *c, uint64_t start, uint64_t end, uint64_t *freed) {
     rc = hc_merkle_byte_offset(&c->tree, 2 * s, &off);
     if (!rc) rc = hc_merkle_byte_offset(&c->tree, 2 * en, &eoff);
     if (!rc) rc = hc_storage_stat(c->data_file, NULL, &before);
+    if (!rc && c->durable) rc = hc_storage_sync(c->oplog_file); /* the drop before the punch */
     if (!rc) rc = hc_storage_del(c->data_file, off, eoff - off);
     if (!rc) rc = hc_storage_stat(c->data_file, NULL, &after);
     if (rc) return rc;
@@ -986,7 +1113,7 @@ int hc__core_build_proof(hc_core *c, const hc_proof_request *req, hc_proof *p, u
   p->fork = c->tree.fork;
   if (req->has_block) {
     size_t vl;
-    rc = hc_core_get_alloc(c, req->block_index, value, &vl);
+    rc = hc__core_get_raw(c, req->block_index, value, &vl);
     if (rc) {
       hc_proof_cleanup(p);
       return rc;
@@ -1108,6 +1235,7 @@ static int store_verified(hc_core *c, const hc_proof *p, hc_merkle_batch *b, boo
     uint64_t off = 0;
     if (!rc) rc = hc_merkle_byte_offset(&view, 2 * p->block_index, &off);
     if (!rc) rc = hc_storage_write(c->data_file, off, p->block_value, p->block_value_len);
+    if (!rc && c->durable) rc = hc_storage_sync(c->data_file); /* before the entry */
     if (rc) return rc;
   }
   hc_oplog_entry e;

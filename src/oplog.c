@@ -502,7 +502,15 @@ int hc_oplog_append(hc_oplog *op, const hc_oplog_entry *entries, size_t n, bool 
   return HC_OK;
 }
 
-int hc_oplog_flush(hc_oplog *op, const hc_oplog_header *h) {
+static int oplog_flush(hc_oplog *op, const hc_oplog_header *h, bool sync);
+
+int hc_oplog_flush(hc_oplog *op, const hc_oplog_header *h) { return oplog_flush(op, h, false); }
+
+int hc_oplog_flush_sync(hc_oplog *op, const hc_oplog_header *h) {
+  return oplog_flush(op, h, true);
+}
+
+static int oplog_flush(hc_oplog *op, const hc_oplog_header *h, bool sync) {
   int i = op->headers[0] == op->headers[1] ? 1 : 0;
   int bit = (op->headers[i] + 1) & 1;
   uint8_t *buf;
@@ -515,11 +523,12 @@ int hc_oplog_flush(hc_oplog *op, const hc_oplog_header *h) {
   }
   rc = hc_storage_write(op->file, i == 0 ? 0 : HC_OPLOG_PAGE, buf, len);
   free(buf);
+  if (!rc && sync) rc = hc_storage_sync(op->file); /* the new header before the entries go */
   if (rc) return rc;
-  rc = hc_storage_truncate(op->file, HC_OPLOG_ENTRY_OFFSET);
-  if (rc) return rc;
+  /* The new header is on disk and active: entries written from now on must carry its bit,
+   * even if dropping the old entries fails (stale ones carry the old bit and are ignored). */
   op->headers[i] = (uint8_t)bit;
   op->byte_length = 0;
   op->length = 0;
-  return HC_OK;
+  return hc_storage_truncate(op->file, HC_OPLOG_ENTRY_OFFSET);
 }

@@ -103,5 +103,7 @@ int hc_oplog_append(hc_oplog *op, const hc_oplog_entry *entries, size_t n, bool 
 /* Writes the header into the inactive slot and truncates the entries.
  * HC_ERR_HEADER_OVERFLOW when it does not fit a slot. */
 int hc_oplog_flush(hc_oplog *op, const hc_oplog_header *h);
+/* The same, with an fsync between writing the header and dropping the entries (durable). */
+int hc_oplog_flush_sync(hc_oplog *op, const hc_oplog_header *h);
 
 #endif

@@ -1022,7 +1022,9 @@ int hc_core_snapshot(hc_core *c, uint64_t length, hc_snapshot **out) {
 
 void hc_snapshot_free(hc_snapshot *s) { free(s); }
 uint64_t hc_snapshot_length(const hc_snapshot *s) { return s->length; }
-uint64_t hc_snapshot_byte_length(const hc_snapshot *s) { return s->byte_length; }
+uint64_t hc_snapshot_byte_length(const hc_snapshot *s) {
+  return s->byte_length - (s->core->encrypted ? HC_ENCRYPTION_PADDING * s->length : 0);
+}
 uint64_t hc_snapshot_fork(const hc_snapshot *s) { return s->fork; }
 
 int hc_snapshot_tree_hash(hc_snapshot *s, uint8_t out[HC_HASH_BYTES]) {
@@ -1199,6 +1201,12 @@ static void adopt_manifest(hc_core *c, const hc_manifest *m) {
   c->header.manifest = *m;
   c->compat = hc_manifest_is_compat(m, c->header.key);
   c->manifest_flushed = false;
+  if (c->encrypted && !c->encryption.is_block_key && c->encryption.compat != c->compat) {
+    uint8_t k[32];
+    memcpy(k, c->encryption.key, 32);
+    hc_block_encryption_init(&c->encryption, k, c->header.key, c->compat, false);
+    hc_crypto_wipe(k, 32);
+  }
   if (m->has_prologue) {
     c->tree.has_prologue = true;
     memcpy(c->tree.prologue_hash, m->prologue_hash, 32);

@@ -3,6 +3,7 @@
 #define HC_CORE_INTERNAL_H
 
 #include "bitfield.h"
+#include "block_encryption.h"
 #include "hypercore/core.h"
 #include "merkle.h"
 #include "oplog.h"
@@ -27,6 +28,8 @@ struct hc_core {
   uint64_t *truncations;          /* ancestors of each truncation (for snapshots) */
   size_t ntruncations, truncations_cap;
   uint8_t *manifest_buf;
+  bool encrypted;
+  hc_block_encryption encryption;
   struct hc_core_listener {
     hc_core_update_cb cb;
     void *user;
@@ -46,6 +49,9 @@ int hc__core_apply(hc_core *c, const hc_proof *p, bool *stored_block);
  * Verified against the key alone; the core is truncated to the longest prefix whose roots
  * match and adopts the new tree. *ancestors gets that prefix length. */
 int hc__core_reorg(hc_core *c, const hc_proof *p, uint64_t *ancestors);
+
+/* The stored form of a block (ciphertext on encrypted cores), hash checked; *out allocated. */
+int hc__core_get_raw(hc_core *c, uint64_t index, uint8_t **out, size_t *len);
 
 /* Builds the proof answering `req` (block value and manifest filled in). */
 int hc__core_build_proof(hc_core *c, const hc_proof_request *req, hc_proof *p, uint8_t **value);

@@ -196,6 +196,13 @@ static int open_core(ctx *c, const char *dir, bool readonly, hc_core **out) {
   o.version = HC_CORE_OPTS_VERSION;
   o.no_create = true;
   o.readonly = readonly;
+  uint8_t ekey[32];
+  const char *ek = optval(c, "encryption-key");
+  if (ek) {
+    if (hc_hex_decode(ekey, 32, ek) != HC_OK)
+      return usage_err(c->cmd, "--encryption-key must be 64 hex characters");
+    o.encryption_key = ekey;
+  }
   int rc = hc_core_open_dir(out, dir, &o);
   if (rc == HC_OK) return 0;
   *out = NULL;
@@ -1081,14 +1088,15 @@ static int cmd_serve(ctx *c) {
 /* ---------------------------------------------------------------- table ---- */
 
 static const char *const opts_create[] = {"seed=", "secret-key=", "key=", "overwrite", NULL};
-static const char *const opts_append[] = {"raw", NULL};
-static const char *const opts_cat[] = {"start=", "end=", NULL};
-static const char *const opts_info[] = {"json", "length=", NULL};
+static const char *const opts_append[] = {"raw", "encryption-key=", NULL};
+static const char *const opts_cat[] = {"start=", "end=", "encryption-key=", NULL};
+static const char *const opts_info[] = {"json", "length=", "encryption-key=", NULL};
 static const char *const opts_user_data[] = {"delete", NULL};
 static const char *const opts_proof[] = {"upgrade-from=", "nodes=", NULL};
-static const char *const opts_get[] = {"connect=", "timeout=", NULL};
+static const char *const opts_get[] = {"connect=", "timeout=", "encryption-key=", NULL};
 static const char *const opts_clone[] = {"connect=", "start=", "end=", "live", NULL};
 static const char *const opts_serve[] = {"listen=", "stdin", NULL};
+static const char *const opts_enc[] = {"encryption-key=", NULL};
 
 static const cmd_def commands[] = {
     {"create", "DIR [--seed HEX64 | --secret-key HEX128 | --key HEX64] [--overwrite]",
@@ -1108,10 +1116,12 @@ static const cmd_def commands[] = {
      "Use -- before blocks that start with '-'.\n",
      opts_append, 1, -1, cmd_append},
     {"append-file", "DIR FILE", "append a file's content as one block",
-     "Appends the content of FILE ('-' for stdin) as one block and prints the new length.\n",
-     NULL, 2, 2, cmd_append_file},
+     "Appends the content of FILE ('-' for stdin) as one block and prints the new length.\n"
+     "  --encryption-key HEX64   encrypt the block (the reference's encryptionKey)\n",
+     opts_enc, 2, 2, cmd_append_file},
     {"batch", "DIR FILE...", "append several files, one block each, in one batch",
-     "Appends each FILE as one block with a single signature and prints the new length.\n", NULL,
+     "Appends each FILE as one block with a single signature and prints the new length.\n"
+     "  --encryption-key HEX64   encrypt the blocks\n", opts_enc,
      2, -1, cmd_batch},
     {"get", "DIR INDEX [--connect HOST:PORT] [--timeout MS]", "write block INDEX to stdout",
      "Writes the raw bytes of block INDEX to stdout.\n"
@@ -1138,7 +1148,8 @@ static const cmd_def commands[] = {
      "Drops the locally stored data of blocks [START, END); the tree is kept.\n", NULL, 3, 3,
      cmd_clear},
     {"seek", "DIR BYTE_OFFSET", "map a byte offset to \"INDEX OFFSET\"",
-     "Prints the block index containing BYTE_OFFSET and the offset inside it.\n", NULL, 2, 2,
+     "Prints the block index containing BYTE_OFFSET and the offset inside it.\n"
+     "  --encryption-key HEX64   offsets of the decrypted blocks\n", opts_enc, 2, 2,
      cmd_seek},
     {"user-data", "DIR KEY [VALUE | --delete]", "get, set or delete a user-data value",
      "Without VALUE writes the value of KEY raw to stdout (exit 1 if unset).\n"
@@ -1162,8 +1173,9 @@ static const cmd_def commands[] = {
      opts_clone, 2, 2, cmd_clone},
     {"checkout", "DIR LENGTH [INDEX]", "inspect the snapshot at LENGTH",
      "Without INDEX prints the length, byte length and tree hash of the core at LENGTH;\n"
-     "with INDEX writes block INDEX as read through that snapshot.\n",
-     NULL, 2, 3, cmd_checkout},
+     "with INDEX writes block INDEX as read through that snapshot.\n"
+     "  --encryption-key HEX64   decrypt the block\n",
+     opts_enc, 2, 3, cmd_checkout},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

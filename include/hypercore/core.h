@@ -34,6 +34,11 @@ typedef struct hc_core_opts {
   /* The expected core key. For a new core without key material this creates a read-only core
    * for that key (a clone); for an existing core a different stored key is HC_ERR_KEY_MISMATCH. */
   const uint8_t *key;
+  /* Block encryption key (32 bytes) as the reference's `encryptionKey`; NULL: none. Not stored:
+   * pass it on every open (or use hc_core_set_encryption_key). */
+  const uint8_t *encryption_key;
+  /* encryption_key is the block key itself (`isBlockKey`). */
+  bool is_block_key;
 } hc_core_opts;
 
 /* Opens (or creates) a core on storage from `factory`. On success the core uses the factory
@@ -67,6 +72,12 @@ HC_EXPORT const uint8_t *hc_core_signature(const hc_core *core, size_t *len);
 HC_EXPORT const uint8_t *hc_core_manifest(const hc_core *core, size_t *len);
 /* Copies the 32-byte public key (HC_ERR_NOT_FOUND if the core has no key pair). */
 HC_EXPORT int hc_core_public_key(const hc_core *core, uint8_t out[HC_KEY_BYTES]);
+
+/* Sets (key 32 bytes) or removes (NULL) block encryption for this handle. Blocks appended are
+ * encrypted, blocks read are decrypted (HC_ERR_DECRYPT when the key is wrong). */
+HC_EXPORT int hc_core_set_encryption_key(hc_core *core, const uint8_t *key, bool is_block_key);
+/* Bytes of padding per stored block: 8 with encryption, else 0. */
+HC_EXPORT size_t hc_core_padding(const hc_core *core);
 
 /* Appends blocks[0..n) with one signature. On success *length / *byte_length (may be NULL) hold
  * the new totals. Errors: HC_ERR_NOT_WRITABLE, HC_ERR_BLOCK_TOO_LARGE, HC_ERR_IO, HC_ERR_NOSPC. */

@@ -806,6 +806,80 @@ static void test_lying_lengths(void) {
   free(b);
 }
 
+/* hypercore@11.37.1 encodings (its own encoders, tests/gen/wire-vectors-h.js) */
+static const char *v11_hex(const char *name) {
+  for (size_t i = 0; i < sizeof WV_V11 / sizeof WV_V11[0]; i++)
+    if (strcmp(WV_V11[i].name, name) == 0) return WV_V11[i].hex;
+  fprintf(stderr, "no v11 vector %s\n", name);
+  exit(1);
+}
+
+static void test_v11(void) {
+  size_t n;
+  uint8_t *p;
+  hc_dec d;
+  char *text;
+  size_t used;
+
+  p = unhex(v11_hex("sync_allowPush"), &n);
+  hc_dec_init(&d, p, n);
+  hc_msg_sync s;
+  CHECK_OK(hc_msg_sync_decode(&d, &s));
+  CHECK(s.can_upgrade && s.uploading && !s.downloading && s.has_manifest && s.allow_push);
+  CHECK(s.fork == 3 && s.length == 10 && s.remote_length == 2);
+  reencode(HC_MSG_SYNC, p, n);
+  free(p);
+
+  p = unhex(v11_hex("noData_reason"), &n);
+  hc_dec_init(&d, p, n);
+  hc_msg_no_data nd;
+  CHECK_OK(hc_msg_no_data_decode(&d, &nd));
+  CHECK(nd.request == 5 && nd.has_flags && nd.reason == 2);
+  reencode(HC_MSG_NO_DATA, p, n);
+  free(p);
+  p = unhex(v11_hex("noData_plain"), &n);
+  hc_dec_init(&d, p, n);
+  CHECK_OK(hc_msg_no_data_decode(&d, &nd));
+  CHECK(nd.request == 5 && nd.has_flags && nd.reason == 0);
+  reencode(HC_MSG_NO_DATA, p, n);
+  free(p);
+
+  p = unhex(v11_hex("want_any"), &n);
+  hc_dec_init(&d, p, n);
+  hc_msg_want w;
+  CHECK_OK(hc_msg_want_decode(&d, &w));
+  CHECK(w.start == 0 && w.length == 2097152 && w.any);
+  reencode(HC_MSG_WANT, p, n);
+  free(p);
+  p = unhex(v11_hex("unwant_plain"), &n);
+  hc_dec_init(&d, p, n);
+  CHECK_OK(hc_msg_unwant_decode(&d, &w));
+  CHECK(w.start == 4 && w.length == 8 && !w.any);
+  reencode(HC_MSG_UNWANT, p, n);
+  free(p);
+
+  p = unhex(v11_hex("request_v11"), &n);
+  CHECK_OK(decode_render(HC_MSG_REQUEST, p, n, &text, &used));
+  CHECK(strcmp(text, "request id=2 fork=1 block=7/3 hash=null seek=100/0 upgrade=null manifest=1 "
+                     "priority=0") == 0);
+  free(text);
+  reencode(HC_MSG_REQUEST, p, n);
+  free(p);
+
+  p = unhex(v11_hex("data_manifest_v2"), &n);
+  hc_proof pr;
+  CHECK_OK(hc_msg_data_decode(p, n, &pr));
+  CHECK(pr.has_block && pr.block_value_len == 0 && pr.has_upgrade && pr.has_manifest);
+  CHECK(pr.upgrade_signature == NULL && pr.upgrade_length == 1);
+  CHECK_EQ(pr.manifest_len, 4 + 1 + 65 + 1 + 32 + 3);
+  CHECK(pr.manifest + pr.manifest_len == p + n);
+  CHECK_EQ(pr.manifest[0], 2);
+  hc_proof_cleanup(&pr);
+  reencode(HC_MSG_DATA, p, n);
+  for (size_t k = 0; k < n; k++) CHECK_RC(hc_msg_data_decode(p, k, &pr), HC_ERR_DECODE);
+  free(p);
+}
+
 int main(void) {
   test_vectors();
   test_message_encodings();
@@ -813,6 +887,7 @@ int main(void) {
   test_data_manifests();
   test_small_round_trips();
   test_lying_lengths();
+  test_v11();
   printf("test_messages: ok\n");
   return 0;
 }

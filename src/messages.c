@@ -17,6 +17,44 @@ const char *hc_msg_name(uint64_t type) {
   return type < HC_MSG_COUNT ? names[type] : "unknown";
 }
 
+static int encode_any(hc_enc *e, uint64_t type, const void *msg) {
+  switch (type) {
+    case HC_MSG_SYNC: return hc_msg_sync_encode(e, msg);
+    case HC_MSG_REQUEST: return hc_msg_request_encode(e, msg);
+    case HC_MSG_CANCEL: return hc_msg_cancel_encode(e, msg);
+    case HC_MSG_DATA: return hc_msg_data_encode(e, msg);
+    case HC_MSG_NO_DATA: return hc_msg_no_data_encode(e, msg);
+    case HC_MSG_WANT:
+    case HC_MSG_UNWANT: return hc_msg_want_encode(e, msg);
+    case HC_MSG_BITFIELD: return hc_msg_bitfield_encode(e, msg);
+    case HC_MSG_RANGE: return hc_msg_range_encode(e, msg);
+    case HC_MSG_EXTENSION: return hc_msg_extension_encode(e, msg);
+    default: return HC_ERR_INVALID_ARG;
+  }
+}
+
+int hc_msg_encode_alloc(uint64_t type, const void *msg, uint8_t **out, size_t *len) {
+  *out = NULL;
+  *len = 0;
+  hc_enc e;
+  hc_enc_init(&e, NULL, 0);
+  int rc = encode_any(&e, type, msg);
+  if (rc) return rc;
+  size_t n = e.pos;
+  uint8_t *buf = malloc(n ? n : 1);
+  if (!buf) return HC_ERR_NOMEM;
+  hc_enc_init(&e, buf, n);
+  rc = encode_any(&e, type, msg);
+  if (rc == HC_OK && e.pos != n) rc = HC_ERR_NOBUF;
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  *out = buf;
+  *len = n;
+  return HC_OK;
+}
+
 static int dec_done(hc_dec *d) { return d->err ? HC_ERR_DECODE : HC_OK; }
 
 /* ---- handshake ---- */

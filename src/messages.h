@@ -36,6 +36,12 @@ enum {
 /* Name of a message type ("sync", ...; "unknown" otherwise). */
 const char *hc_msg_name(uint64_t type);
 
+/* Encodes message `type` into a fresh allocation (*out, free()): msg points at the struct for
+ * that type (hc_msg_sync, hc_msg_request, hc_msg_cancel, hc_proof for data, hc_msg_no_data,
+ * hc_msg_want for want/unwant, hc_msg_bitfield, hc_msg_range, hc_msg_extension).
+ * HC_ERR_INVALID_ARG for an unknown type, HC_ERR_NOMEM. */
+int hc_msg_encode_alloc(uint64_t type, const void *msg, uint8_t **out, size_t *len);
+
 /* Open handshake payload: varint flags (bit0 seeks; JS always sends 1) || fixed32 capability. */
 typedef struct hc_msg_handshake {
   bool seeks;

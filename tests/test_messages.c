@@ -764,6 +764,29 @@ static void test_small_round_trips(void) {
   CHECK_RC(hc_msg_bitfield_decode(&d, &bf), HC_ERR_DECODE);
   CHECK_EQ(bf.nwords, 0);
 
+  /* allocating encoder */
+  uint8_t *ab;
+  size_t an;
+  hc_msg_range arg = {false, 7, 1};
+  CHECK_OK(hc_msg_encode_alloc(HC_MSG_RANGE, &arg, &ab, &an));
+  CHECK_EQ(an, 2);
+  CHECK_HEX(ab, "0207");
+  free(ab);
+  hc_msg_want aw = {0, 1u << 21, false};
+  CHECK_OK(hc_msg_encode_alloc(HC_MSG_UNWANT, &aw, &ab, &an));
+  CHECK_EQ(an, 6);
+  CHECK_HEX(ab, "00fe00002000");
+  free(ab);
+  hc_proof ap;
+  memset(&ap, 0, sizeof ap);
+  ap.request = 9;
+  CHECK_OK(hc_msg_encode_alloc(HC_MSG_DATA, &ap, &ab, &an));
+  CHECK_EQ(an, 3);
+  CHECK_HEX(ab, "000900");
+  free(ab);
+  CHECK_RC(hc_msg_encode_alloc(10, &arg, &ab, &an), HC_ERR_INVALID_ARG);
+  CHECK(ab == NULL && an == 0);
+
   CHECK(strcmp(hc_msg_name(HC_MSG_EXTENSION), "extension") == 0);
   CHECK(strcmp(hc_msg_name(10), "unknown") == 0);
 }

@@ -1052,6 +1052,41 @@ bool hc_snapshot_has(hc_snapshot *s, uint64_t start, uint64_t end) {
   return hc_core_has(s->core, start, end);
 }
 
+/* ---- storage management ---- */
+
+int hc_core_storage_usage(hc_core *c, hc_storage_usage *size, hc_storage_usage *allocated) {
+  hc_storage *files[5] = {c->oplog_file, c->tree_file, c->bitfield_file, c->data_file, c->header_file};
+  uint64_t sz[5] = {0}, al[5] = {0};
+  for (int i = 0; i < 5; i++) {
+    if (!files[i]) continue;
+    int rc = hc_storage_stat(files[i], &sz[i], &al[i]);
+    if (rc) return rc;
+  }
+  if (size) {
+    size->oplog = sz[0], size->tree = sz[1], size->bitfield = sz[2], size->data = sz[3], size->header = sz[4];
+  }
+  if (allocated) {
+    allocated->oplog = al[0], allocated->tree = al[1], allocated->bitfield = al[2];
+    allocated->data = al[3], allocated->header = al[4];
+  }
+  return HC_OK;
+}
+
+int hc_core_purge(hc_core *c) {
+  if (!c) return HC_ERR_INVALID_ARG;
+  if (c->readonly) {
+    hc_core_close(c);
+    return HC_ERR_NOT_WRITABLE;
+  }
+  hc_storage_factory *f = c->factory;
+  bool own = c->own_factory;
+  c->own_factory = false;
+  hc_core_close(c); /* drops the lock after closing every file */
+  int rc = f->destroy ? f->destroy(f) : HC_ERR_INVALID_ARG;
+  if (own) hc_storage_factory_free(f);
+  return rc;
+}
+
 /* ---- events ---- */
 
 int hc_core_on_update(hc_core *c, hc_core_update_cb cb, void *user) {

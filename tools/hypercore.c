@@ -315,8 +315,8 @@ static int cmd_create(ctx *c) {
   uint8_t seed[HC_SEED_BYTES], sk[HC_SECRET_KEY_BYTES], key[HC_KEY_BYTES];
   if ((seed_hex != NULL) + (sk_hex != NULL) + (key_hex != NULL) > 1)
     return usage_err(c->cmd, "--seed, --secret-key and --key are exclusive");
-  if (key_hex && hc_hex_decode(key, sizeof(key), key_hex) != HC_OK)
-    return usage_err(c->cmd, "--key must be %d hex characters", 2 * HC_KEY_BYTES);
+  if (key_hex && hc_id_decode(key, key_hex) != HC_OK)
+    return usage_err(c->cmd, "--key must be %d hex characters or a z-base-32 id", 2 * HC_KEY_BYTES);
   if (seed_hex && hc_hex_decode(seed, sizeof(seed), seed_hex) != HC_OK)
     return usage_err(c->cmd, "--seed must be %d hex characters", 2 * HC_SEED_BYTES);
   if (sk_hex && hc_hex_decode(sk, sizeof(sk), sk_hex) != HC_OK)
@@ -575,6 +575,10 @@ static int cmd_info(ctx *c) {
     return fail(c, "tree hash at length %" PRIu64 ": %s", lstr ? at : length, hc_strerror(rc));
   }
   char key[2 * HC_KEY_BYTES + 1], dkey[2 * HC_KEY_BYTES + 1], th[2 * HC_HASH_BYTES + 1];
+  char id[HC_ID_CHARS + 1];
+  hc_storage_usage size, used;
+  bool have_usage = hc_core_storage_usage(core, &size, &used) == HC_OK;
+  hc_id_encode(id, hc_core_key(core));
   hc_hex_encode(key, hc_core_key(core), HC_KEY_BYTES);
   hc_hex_encode(dkey, hc_core_discovery_key(core), HC_KEY_BYTES);
   hc_hex_encode(th, hash, HC_HASH_BYTES);
@@ -585,15 +589,35 @@ static int cmd_info(ctx *c) {
                       ",\"byteLength\":%" PRIu64 ",\"fork\":%" PRIu64
                       ",\"contiguousLength\":%" PRIu64 ",\"treeHash\":\"%s\"}\n",
                       key, dkey, length, byte_length, fork, contig, th);
-  return out_printf(c,
+  ret = out_printf(c,
                     "key:               %s\n"
+                    "id:                %s\n"
                     "discovery key:     %s\n"
                     "length:            %" PRIu64 "\n"
                     "byte length:       %" PRIu64 "\n"
                     "fork:              %" PRIu64 "\n"
                     "contiguous length: %" PRIu64 "\n"
                     "tree hash:         %s\n",
-                    key, dkey, length, byte_length, fork, contig, th);
+                    key, id, dkey, length, byte_length, fork, contig, th);
+  if (!ret && have_usage)
+    ret = out_printf(c,
+                     "storage (bytes, allocated on disk):\n"
+                     "  oplog            %" PRIu64 " (%" PRIu64 ")\n"
+                     "  tree             %" PRIu64 " (%" PRIu64 ")\n"
+                     "  bitfield         %" PRIu64 " (%" PRIu64 ")\n"
+                     "  data             %" PRIu64 " (%" PRIu64 ")\n",
+                     size.oplog, used.oplog, size.tree, used.tree, size.bitfield, used.bitfield,
+                     size.data, used.data);
+  return ret;
+}
+
+static int cmd_purge(ctx *c) {
+  hc_core *core;
+  int ret = open_core(c, c->pos[0], false, &core);
+  if (ret) return ret;
+  int rc = hc_core_purge(core);
+  if (rc) return fail(c, "purge failed: %s", hc_strerror(rc));
+  return 0;
 }
 
 static int cmd_verify(ctx *c) {
@@ -825,8 +849,8 @@ static int parse_hostport(ctx *c, const char *s, char *host, size_t hostcap, uin
 }
 
 static int parse_key(ctx *c, const char *s, uint8_t key[32]) {
-  if (hc_hex_decode(key, 32, s) != HC_OK)
-    return usage_err(c->cmd, "KEY must be 64 hex characters, got '%s'", s);
+  if (hc_id_decode(key, s) != HC_OK)
+    return usage_err(c->cmd, "KEY must be 64 hex characters or a 52-character z-base-32 id, got '%s'", s);
   return 0;
 }
 
@@ -1160,6 +1184,10 @@ static const cmd_def commands[] = {
      "  --upgrade-from N   include an upgrade from length N to the current length\n"
      "  --nodes K          the requester already has K nodes (block request `nodes`)\n",
      opts_proof, 2, 2, cmd_proof},
+    {"purge", "DIR", "delete a core's storage",
+     "Deletes the core's files (oplog, tree, bitfield, data, header) and DIR if it is then\n"
+     "empty. Refuses while another process has the core open for writing.\n",
+     NULL, 1, 1, cmd_purge},
     {"serve", "DIR [--listen HOST:PORT] [--stdin]", "serve the core to every peer that connects",
      "Listens (default 127.0.0.1, any port), prints \"key KEY\" and \"port PORT\", and serves the\n"
      "core to every peer that connects, until killed.\n"

@@ -84,6 +84,13 @@ HC_EXPORT void hc_free(void *p);
 
 /* Lowercase hex of `len` bytes into `out` (2*len+1 bytes, NUL terminated). */
 HC_EXPORT void hc_hex_encode(char *out, const uint8_t *in, size_t len);
+#define HC_ID_CHARS 52 /* z-base-32 of a 32-byte key */
+/* The key's id: z-base-32 as hypercore-id-encoding (52 chars + NUL). */
+HC_EXPORT void hc_id_encode(char out[HC_ID_CHARS + 1], const uint8_t key[HC_KEY_BYTES]);
+/* Parses a key given as 64 hex chars, a 52-char z-base-32 id, or "pear://ID[/...]".
+ * HC_OK or HC_ERR_INVALID_ARG. */
+HC_EXPORT int hc_id_decode(uint8_t key[HC_KEY_BYTES], const char *id);
+
 /* Parses exactly `len` bytes of hex. Returns HC_OK or HC_ERR_INVALID_ARG. */
 HC_EXPORT int hc_hex_decode(uint8_t *out, size_t len, const char *hex);
 

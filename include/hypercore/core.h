@@ -135,6 +135,22 @@ HC_EXPORT int hc_core_get_user_data(hc_core *core, const char *key, const uint8_
  * HC_ERR_BAD_SIGNATURE. */
 HC_EXPORT int hc_core_verify(hc_core *core, uint64_t *bad_index);
 
+/* ---- storage management ---- */
+
+/* Bytes per file of the core. */
+typedef struct hc_storage_usage {
+  uint64_t oplog, tree, bitfield, data, header;
+} hc_storage_usage;
+
+/* File sizes (*size) and bytes allocated on disk (*allocated; holes punched by clear() do not
+ * count). Either may be NULL. */
+HC_EXPORT int hc_core_storage_usage(hc_core *core, hc_storage_usage *size,
+                                    hc_storage_usage *allocated);
+
+/* Deletes every file of the core and closes it (the handle is freed, also on error). The core
+ * must be open writable (so no other writer has it). */
+HC_EXPORT int hc_core_purge(hc_core *core);
+
 /* ---- events ---- */
 
 /* What changed, for hc_core_update_cb. */

@@ -8,7 +8,39 @@
 #include "encoding.h"
 #include "flat_tree.h"
 
-#define CACHE_SLOTS 4096 /* nodes read back from the file (direct mapped) */
+/* The read cache of the `tree` file. A random read walks ~log2(length) nodes (byte offsets),
+ * so two parts:
+ *  - nodes of depth >= CHUNK_DEPTH: few and shared by every walk; a hashed direct-mapped table
+ *    (a plain `index & mask` would put every high node in the same slot);
+ *  - below: slots are read CHUNK_SLOTS at a time. Chunk c holds slots [c*128, c*128+128), which
+ *    is exactly the depth-6 subtree rooted at c*128+63 (plus one slot), so all the low nodes of
+ *    a walk come from one read.
+ * Sizes are fixed: memory does not grow with the core (about 1.6 MB at most, touched lazily). */
+#ifndef HC_MERKLE_NODE_SETS
+#define HC_MERKLE_NODE_SETS 8192
+#endif
+#ifndef HC_MERKLE_CHUNK_SHIFT
+#define HC_MERKLE_CHUNK_SHIFT 7
+#endif
+#define NODE_SETS HC_MERKLE_NODE_SETS
+#define NODE_WAYS 4
+#define NODE_SLOTS (NODE_SETS * NODE_WAYS)
+#define CHUNK_SHIFT HC_MERKLE_CHUNK_SHIFT
+#define CHUNK_SLOTS (1u << CHUNK_SHIFT)
+#define CHUNKS 16
+#define CHUNK_BYTES (CHUNK_SLOTS * HC_TREE_SLOT_BYTES)
+
+typedef struct node_val {
+  uint64_t size;
+  uint8_t hash[32];
+} node_val;
+
+struct hc_merkle_cache {
+  uint64_t keys[NODE_SLOTS]; /* index + 1, 0 = empty */
+  node_val vals[NODE_SLOTS];
+  uint64_t chunk_ids[CHUNKS]; /* chunk + 1, 0 = empty */
+  uint8_t chunks[CHUNKS][CHUNK_BYTES];
+};
 
 static const uint8_t OLD_TREE[15] = {0x05, 0x02, 0x57, 0x02, 0x00, 0x00, 0x28, 0x07,
                                      0x42, 0x4c, 0x41, 0x4b, 0x45, 0x32, 0x62};
@@ -127,6 +159,92 @@ static bool is_blank(const hc_node *n) {
   return n->size == 0 && memcmp(n->hash, ZERO_HASH, 32) == 0;
 }
 
+/* ---- read cache ---- */
+
+/* Depth 0..5 come from chunks: a walk that reaches a depth-6 node stays in its chunk. Depth-6
+ * nodes are in the node table: a walk going right at depth 7 needs the left one, which is in
+ * the neighbouring chunk. */
+static bool in_chunks(uint64_t index) { return (~index & ((1u << (CHUNK_SHIFT - 1)) - 1)) != 0; }
+
+static unsigned node_depth(uint64_t index) { return (unsigned)__builtin_ctzll(~index); }
+
+/* First slot of the set of `index` (NODE_WAYS slots). */
+static size_t node_set(uint64_t index) { return ((size_t)mix(index) & (NODE_SETS - 1)) * NODE_WAYS; }
+
+/* The slot holding `index`, or SIZE_MAX. */
+static size_t node_find(const hc_merkle *m, uint64_t index) {
+  size_t s = node_set(index);
+  for (size_t w = 0; w < NODE_WAYS; w++)
+    if (m->cache->keys[s + w] == index + 1) return s + w;
+  return SIZE_MAX;
+}
+
+static size_t chunk_slot(uint64_t chunk) { return (size_t)(chunk & (CHUNKS - 1)); }
+
+static void cache_clear(hc_merkle *m) {
+  memset(m->cache->keys, 0, sizeof m->cache->keys);
+  memset(m->cache->chunk_ids, 0, sizeof m->cache->chunk_ids);
+}
+
+static void cache_forget(hc_merkle *m, uint64_t index) {
+  size_t s = node_find(m, index);
+  if (s != SIZE_MAX) m->cache->keys[s] = 0;
+}
+
+/* Inserts or updates; a full set evicts its lowest node (high nodes serve every walk). */
+static void cache_put_node(hc_merkle *m, const hc_node *n) {
+  size_t s = node_find(m, n->index);
+  if (s == SIZE_MAX) {
+    size_t base = node_set(n->index);
+    unsigned low = UINT32_MAX;
+    for (size_t w = 0; w < NODE_WAYS; w++) {
+      uint64_t k = m->cache->keys[base + w];
+      if (!k) {
+        s = base + w;
+        break;
+      }
+      unsigned d = node_depth(k - 1);
+      if (d < low) {
+        low = d;
+        s = base + w;
+      }
+    }
+    if (m->cache->keys[s] && low > node_depth(n->index)) return; /* all more useful */
+  }
+  m->cache->keys[s] = n->index + 1;
+  m->cache->vals[s].size = n->size;
+  memcpy(m->cache->vals[s].hash, n->hash, 32);
+}
+
+static void slot_to_node(const uint8_t *slot, uint64_t index, hc_node *out) {
+  out->index = index;
+  out->size = hc_get_u64le(slot);
+  memcpy(out->hash, slot + 8, 32);
+}
+
+/* The cached slot bytes of `index`, or NULL. */
+static const uint8_t *cached_slot(const hc_merkle *m, uint64_t index) {
+  uint64_t c = index >> CHUNK_SHIFT;
+  size_t s = chunk_slot(c);
+  if (m->cache->chunk_ids[s] != c + 1) return NULL;
+  return m->cache->chunks[s] + (size_t)(index & (CHUNK_SLOTS - 1)) * HC_TREE_SLOT_BYTES;
+}
+
+/* Keeps cached chunks in step with slots written to the file. */
+static void cache_write_slots(hc_merkle *m, uint64_t first, const uint8_t *buf, size_t n) {
+  while (n > 0) {
+    uint64_t c = first >> CHUNK_SHIFT;
+    size_t off = (size_t)(first & (CHUNK_SLOTS - 1));
+    size_t k = CHUNK_SLOTS - off < n ? CHUNK_SLOTS - off : n;
+    size_t s = chunk_slot(c);
+    if (m->cache->chunk_ids[s] == c + 1)
+      memcpy(m->cache->chunks[s] + off * HC_TREE_SLOT_BYTES, buf, k * HC_TREE_SLOT_BYTES);
+    first += k;
+    buf += k * HC_TREE_SLOT_BYTES;
+    n -= k;
+  }
+}
+
 /* ---- tree ---- */
 
 int hc_merkle_init(hc_merkle *m, hc_storage *file) {
@@ -137,14 +255,11 @@ int hc_merkle_init(hc_merkle *m, hc_storage *file) {
   if (rc == HC_OK && memcmp(head, OLD_TREE, sizeof head) == 0) return HC_ERR_INCOMPATIBLE;
   if (rc && rc != HC_ERR_SHORT_READ) return rc;
   m->unflushed = map_new();
-  m->cache = calloc(CACHE_SLOTS, sizeof *m->cache);
+  m->cache = calloc(1, sizeof *m->cache); /* all empty; pages are touched as they fill */
   if (!m->unflushed || !m->cache) {
     hc_merkle_cleanup(m);
     return HC_ERR_NOMEM;
   }
-  m->cache_mask = CACHE_SLOTS - 1;
-  /* cache slots are valid when size/hash non-blank and index matches: mark all invalid */
-  for (size_t i = 0; i < CACHE_SLOTS; i++) m->cache[i].index = UINT64_MAX;
   return HC_OK;
 }
 
@@ -170,39 +285,54 @@ static int set_signature(uint8_t **dst, size_t *dlen, const uint8_t *sig, size_t
   return HC_OK;
 }
 
-static void cache_clear(hc_merkle *m) {
-  for (size_t i = 0; i <= m->cache_mask; i++) m->cache[i].index = UINT64_MAX;
-}
-
 int hc_merkle_add_node(hc_merkle *m, const hc_node *node) {
-  m->cache[node->index & m->cache_mask].index = UINT64_MAX;
+  /* the unflushed set shadows the file (and so both caches) until the flush */
+  cache_forget(m, node->index);
   return map_put(m->unflushed, node);
 }
 
 int hc_merkle_get(hc_merkle *m, uint64_t index, hc_node *out) {
-  const hc_node *n = map_get(m->unflushed, index);
-  if (n) {
-    if (is_blank(n)) return HC_ERR_NOT_FOUND;
-    *out = *n;
-    return HC_OK;
+  if (m->unflushed->count) {
+    const hc_node *n = map_get(m->unflushed, index);
+    if (n) {
+      if (is_blank(n)) return HC_ERR_NOT_FOUND;
+      *out = *n;
+      return HC_OK;
+    }
   }
   /* A pending truncation hides everything past it in the file. */
   if (m->truncated && index >= 2 * m->truncate_to) return HC_ERR_NOT_FOUND;
-  hc_node *c = &m->cache[index & m->cache_mask];
-  if (c->index == index) {
-    *out = *c;
+  if (index > UINT64_MAX / HC_TREE_SLOT_BYTES - CHUNK_SLOTS) return HC_ERR_NOT_FOUND;
+  struct hc_merkle_cache *c = m->cache;
+  const uint8_t *slot = cached_slot(m, index);
+  if (!slot && in_chunks(index)) {
+    /* read the whole chunk: the rest of this walk (and its neighbours) need it */
+    uint64_t ch = index >> CHUNK_SHIFT;
+    size_t s = chunk_slot(ch);
+    c->chunk_ids[s] = 0;
+    int rc = hc_storage_read(m->file, ch * CHUNK_BYTES, c->chunks[s], CHUNK_BYTES);
+    if (rc && rc != HC_ERR_SHORT_READ) return rc; /* past the end reads as zeros (blank) */
+    c->chunk_ids[s] = ch + 1;
+    slot = cached_slot(m, index);
+  }
+  if (slot) {
+    slot_to_node(slot, index, out);
+    return is_blank(out) ? HC_ERR_NOT_FOUND : HC_OK;
+  }
+  size_t ns = node_find(m, index);
+  if (ns != SIZE_MAX) {
+    out->index = index;
+    out->size = c->vals[ns].size;
+    memcpy(out->hash, c->vals[ns].hash, 32);
     return HC_OK;
   }
-  if (index > UINT64_MAX / HC_TREE_SLOT_BYTES) return HC_ERR_NOT_FOUND;
-  uint8_t slot[HC_TREE_SLOT_BYTES];
-  int rc = hc_storage_read(m->file, index * HC_TREE_SLOT_BYTES, slot, sizeof slot);
+  uint8_t buf[HC_TREE_SLOT_BYTES];
+  int rc = hc_storage_read(m->file, index * HC_TREE_SLOT_BYTES, buf, sizeof buf);
   if (rc == HC_ERR_SHORT_READ) return HC_ERR_NOT_FOUND;
   if (rc) return rc;
-  out->index = index;
-  out->size = hc_get_u64le(slot);
-  memcpy(out->hash, slot + 8, 32);
+  slot_to_node(buf, index, out);
   if (is_blank(out)) return HC_ERR_NOT_FOUND;
-  *c = *out;
+  cache_put_node(m, out);
   return HC_OK;
 }
 
@@ -337,6 +467,7 @@ int hc_merkle_flush(hc_merkle *m) {
   int rc;
   if (m->truncated) {
     uint64_t t = m->truncate_to;
+    cache_clear(m); /* cached chunks may hold slots past the new end */
     rc = hc_storage_truncate(m->file, t == 0 ? 0 : (2 * t - 1) * HC_TREE_SLOT_BYTES);
     if (rc) return rc;
     m->truncated = false;
@@ -369,14 +500,19 @@ int hc_merkle_flush(hc_merkle *m) {
     }
     rc = hc_storage_write(m->file, nodes[i].index * HC_TREE_SLOT_BYTES, buf,
                           (j - i + 1) * HC_TREE_SLOT_BYTES);
+    if (rc == HC_OK) cache_write_slots(m, nodes[i].index, buf, j - i + 1);
     i = j + 1;
   }
   if (rc == HC_OK) {
-    /* warm the cache with what we wrote */
-    for (size_t x = 0; x < k; x++)
-      if (!is_blank(&nodes[x])) m->cache[nodes[x].index & m->cache_mask] = nodes[x];
-      else m->cache[nodes[x].index & m->cache_mask].index = UINT64_MAX;
+    /* warm the node cache with the high nodes we wrote (chunks were patched above) */
+    for (size_t x = 0; x < k; x++) {
+      if (in_chunks(nodes[x].index)) continue;
+      if (!is_blank(&nodes[x])) cache_put_node(m, &nodes[x]);
+      else cache_forget(m, nodes[x].index);
+    }
     map_clear(u);
+  } else {
+    cache_clear(m); /* unknown how much reached the file */
   }
   free(buf);
   free(nodes);

@@ -29,9 +29,10 @@ typedef struct hc_merkle {
   hc_node_map *unflushed;
   bool truncated;
   uint64_t truncate_to;
-  /* Bounded direct-mapped cache of nodes read from the file. */
-  hc_node *cache;
-  size_t cache_mask;
+  /* Bounded read cache of the `tree` file (merkle.c): hashed direct-mapped nodes of depth >= 7
+   * and whole 128-slot chunks (a depth-6 subtree each) for the levels below. Copies of the
+   * struct share it. */
+  struct hc_merkle_cache *cache;
 } hc_merkle;
 
 /* Opens the tree on `file` with the state from the oplog header/replay (length, fork,

@@ -625,9 +625,10 @@ int hc_mux_close_channel(hc_mux *mux, hc_mux_channel *ch) {
   if (!ch || ch->closed) return HC_OK;
   if (mux->destroyed) return HC_ERR_CLOSED;
   enter(mux);
-  uint64_t lid = ch->local_id;
-  int rc = close_channel(mux, ch, false);
-  int rc2 = send_control_id(mux, 3, lid);
+  /* the close goes out before on_close runs, so a channel opened from on_close (which may
+   * reuse this id) is not closed by it on the remote */
+  int rc = send_control_id(mux, 3, ch->local_id);
+  int rc2 = close_channel(mux, ch, false);
   return leave(mux, rc ? rc : rc2);
 }
 

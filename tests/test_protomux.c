@@ -40,6 +40,8 @@ typedef struct endpoint {
   hc_mux_channel *accepted;
   int fail_message; /* on_message returns this */
   bool close_in_message;
+  bool reopen_on_close; /* reopen a channel of the same protocol from on_close */
+  hc_mux_channel *reopened;
 } endpoint;
 
 static uint8_t *dupb(const uint8_t *p, size_t n) {
@@ -90,6 +92,11 @@ static void ep_close(void *user, hc_mux_channel *ch, bool remote) {
   event *e = ep_event(ep, 'c', ch);
   e->remote = remote;
   if (ch == ep->accepted) ep->accepted = NULL;
+  if (ep->reopen_on_close) {
+    ep->reopen_on_close = false;
+    hc_mux_channel_opts o = {hc_mux_channel_protocol(ch), NULL, 0, NULL, 0, NULL, 0, ep};
+    CHECK_OK(hc_mux_open_channel(ep->mux, &o, &ep->reopened));
+  }
 }
 
 static int ep_unknown(void *user, hc_mux *mux, const char *proto, size_t plen, const uint8_t *id,
@@ -479,6 +486,36 @@ static void test_back_to_back(void) {
   ep_free(&b);
 }
 
+/* A channel reopened from on_close of a local close reuses the id: the close must go out
+ * first. */
+static void test_reopen_on_close(void) {
+  endpoint a, b;
+  ep_init(&a, "a");
+  ep_init(&b, "b");
+  b.policy = 'a';
+  hc_mux_channel *ch = open_ch(&a, "p", NULL, NULL);
+  pump(&a, &b);
+  CHECK(hc_mux_channel_opened(ch));
+  a.evpos = a.nev;
+  b.evpos = b.nev;
+  a.reopen_on_close = true;
+  CHECK_OK(hc_mux_close_channel(a.mux, ch));
+  CHECK(a.reopened && hc_mux_channel_local_id(a.reopened) == 1);
+  CHECK_EQ(a.nout - a.outpos, 2);
+  CHECK_HEX(a.out[a.outpos].p, "000301");
+  CHECK_HEX(a.out[a.outpos + 1].p, "0001010170" "00");
+  pump(&a, &b);
+  event *e = ep_next_ev(&b);
+  CHECK(e && e->kind == 'c' && e->remote);
+  e = ep_next_ev(&b);
+  CHECK(e && e->kind == 'u');
+  e = ep_next_ev(&b);
+  CHECK(e && e->kind == 'o');
+  CHECK(hc_mux_channel_opened(a.reopened));
+  ep_free(&a);
+  ep_free(&b);
+}
+
 /* ---- malformed input ---- */
 
 static int feed_hex(endpoint *ep, const char *hex) {
@@ -831,6 +868,7 @@ int main(void) {
   replay("vectors.json");
   test_js_trace();
   test_back_to_back();
+  test_reopen_on_close();
   test_malformed();
   test_random();
   printf("test_protomux: ok\n");

@@ -608,6 +608,12 @@ static int block_range(hc_core *c, uint64_t index, uint64_t *offset, uint64_t *s
   if (rc) return rc;
   rc = hc_merkle_byte_offset(&c->tree, 2 * index, offset);
   if (rc) return rc;
+  if (leaf.size > 65536) { /* a corrupt size must not drive a huge allocation: is it there? */
+    uint64_t dsize;
+    rc = hc_storage_stat(c->data_file, &dsize, NULL);
+    if (rc) return rc;
+    if (*offset > dsize || leaf.size > dsize - *offset) return HC_ERR_CORRUPT;
+  }
   *size = leaf.size;
   return HC_OK;
 }

@@ -861,6 +861,7 @@ typedef struct net_state {
   int conn_err;
   char conn_msg[256];
   bool closed;
+  bool done_at_close; /* the core was in sync with the remote when the connection ended */
   /* progress */
   uint64_t blocks, bytes, started, last_print;
   bool tty, live;
@@ -875,6 +876,7 @@ static void net_on_close(void *user, hc_net *net, hc_replicator *r, int err, con
   net_state *st = user;
   if (st->r == r) {
     st->closed = true;
+    st->done_at_close = hc_replicator_done(r, st->core);
     st->conn_err = err;
     snprintf(st->conn_msg, sizeof st->conn_msg, "%s", msg && *msg ? msg : hc_strerror(err));
     st->r = NULL;
@@ -980,7 +982,8 @@ static int cmd_clone(ctx *c) {
     st.started = hc_net_now_ms();
     rc = hc_net_run(net, -1, clone_done, &st);
     if (st.closed && st.conn_err) ret = fail(c, "%s", st.conn_msg);
-    else if (st.closed) ret = fail(c, "remote closed the connection before the clone completed");
+    else if (st.closed && !(st.live && st.done_at_close))
+      ret = fail(c, "remote closed the connection before the clone completed");
     else if (rc) ret = fail(c, "%s", hc_strerror(rc));
     print_progress(&st, true);
   }
@@ -1197,7 +1200,8 @@ static const cmd_def commands[] = {
      "download a core from a peer into DIR, verifying",
      "Downloads blocks [N, M) (default: all) of the core KEY into DIR, verifying every block.\n"
      "Shows progress on a terminal and one summary line on stderr when done.\n"
-     "  --live   keep following the writer's appends (runs until the connection ends)\n",
+     "  --live   keep following the writer's appends until the connection ends (exit 0 if the\n"
+     "           clone was complete when the remote closed it)\n",
      opts_clone, 2, 2, cmd_clone},
     {"checkout", "DIR LENGTH [INDEX]", "inspect the snapshot at LENGTH",
      "Without INDEX prints the length, byte length and tree hash of the core at LENGTH;\n"

@@ -463,6 +463,75 @@ int hc_merkle_seek(hc_merkle *m, uint64_t bytes, uint64_t padding, uint64_t *blo
   return HC_ERR_OUT_OF_RANGE;
 }
 
+/* Writes the slots of the unflushed nodes, one write per run of consecutive indices. */
+static int write_run(hc_merkle *m, uint64_t first, const uint8_t *slots, size_t n) {
+  int rc = hc_storage_write(m->file, first * HC_TREE_SLOT_BYTES, slots, n * HC_TREE_SLOT_BYTES);
+  if (rc == HC_OK) cache_write_slots(m, first, slots, n);
+  return rc;
+}
+
+static void put_slot(uint8_t *s, const hc_node *n) {
+  hc_put_u64le(s, n->size);
+  memcpy(s + 8, n->hash, 32);
+}
+
+/* Nodes spread over a window not much larger than their count (every append batch): lay the
+ * slots out in the window directly, no sort. */
+static int flush_dense(hc_merkle *m, uint64_t lo, size_t span) {
+  hc_node_map *u = m->unflushed;
+  uint8_t *buf = malloc(span * (HC_TREE_SLOT_BYTES + 1));
+  if (!buf) return HC_ERR_NOMEM;
+  uint8_t *present = buf + span * HC_TREE_SLOT_BYTES;
+  memset(present, 0, span);
+  for (size_t i = 0; i < u->cap; i++) {
+    if (!u->keys[i]) continue;
+    size_t x = (size_t)(u->keys[i] - 1 - lo);
+    put_slot(buf + x * HC_TREE_SLOT_BYTES, &u->vals[i]);
+    present[x] = 1;
+  }
+  int rc = HC_OK;
+  for (size_t x = 0; x < span && rc == HC_OK;) {
+    if (!present[x]) {
+      x++;
+      continue;
+    }
+    size_t y = x + 1;
+    while (y < span && present[y]) y++;
+    rc = write_run(m, lo + x, buf + x * HC_TREE_SLOT_BYTES, y - x);
+    x = y;
+  }
+  free(buf);
+  return rc;
+}
+
+/* Sparse nodes (e.g. from proofs): sort them. */
+static int flush_sorted(hc_merkle *m) {
+  hc_node_map *u = m->unflushed;
+  hc_node *nodes = malloc(u->count * sizeof *nodes);
+  uint8_t *buf = malloc(u->count * HC_TREE_SLOT_BYTES);
+  if (!nodes || !buf) {
+    free(nodes);
+    free(buf);
+    return HC_ERR_NOMEM;
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < u->cap; i++)
+    if (u->keys[i]) nodes[k++] = u->vals[i];
+  qsort(nodes, k, sizeof *nodes, hc__node_cmp);
+  int rc = HC_OK;
+  size_t i = 0;
+  while (i < k && rc == HC_OK) {
+    size_t j = i;
+    while (j + 1 < k && nodes[j + 1].index == nodes[j].index + 1) j++;
+    for (size_t x = i; x <= j; x++) put_slot(buf + (x - i) * HC_TREE_SLOT_BYTES, &nodes[x]);
+    rc = write_run(m, nodes[i].index, buf, j - i + 1);
+    i = j + 1;
+  }
+  free(buf);
+  free(nodes);
+  return rc;
+}
+
 int hc_merkle_flush(hc_merkle *m) {
   int rc;
   if (m->truncated) {
@@ -475,48 +544,28 @@ int hc_merkle_flush(hc_merkle *m) {
   }
   hc_node_map *u = m->unflushed;
   if (u->count == 0) return HC_OK;
-  /* Sort indices so contiguous slots go out in one write. */
-  hc_node *nodes = malloc(u->count * sizeof *nodes);
-  if (!nodes) return HC_ERR_NOMEM;
-  size_t k = 0;
-  for (size_t i = 0; i < u->cap; i++)
-    if (u->keys[i]) nodes[k++] = u->vals[i];
-  /* insertion sort is fine for small sets; use qsort for big ones */
-  qsort(nodes, k, sizeof *nodes, hc__node_cmp);
-  uint8_t *buf = malloc(k * HC_TREE_SLOT_BYTES);
-  if (!buf) {
-    free(nodes);
-    return HC_ERR_NOMEM;
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (size_t i = 0; i < u->cap; i++) {
+    if (!u->keys[i]) continue;
+    uint64_t x = u->keys[i] - 1;
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
   }
-  rc = HC_OK;
-  size_t i = 0;
-  while (i < k && rc == HC_OK) {
-    size_t j = i;
-    while (j + 1 < k && nodes[j + 1].index == nodes[j].index + 1) j++;
-    for (size_t x = i; x <= j; x++) {
-      uint8_t *s = buf + (x - i) * HC_TREE_SLOT_BYTES;
-      hc_put_u64le(s, nodes[x].size);
-      memcpy(s + 8, nodes[x].hash, 32);
-    }
-    rc = hc_storage_write(m->file, nodes[i].index * HC_TREE_SLOT_BYTES, buf,
-                          (j - i + 1) * HC_TREE_SLOT_BYTES);
-    if (rc == HC_OK) cache_write_slots(m, nodes[i].index, buf, j - i + 1);
-    i = j + 1;
-  }
-  if (rc == HC_OK) {
-    /* warm the node cache with the high nodes we wrote (chunks were patched above) */
-    for (size_t x = 0; x < k; x++) {
-      if (in_chunks(nodes[x].index)) continue;
-      if (!is_blank(&nodes[x])) cache_put_node(m, &nodes[x]);
-      else cache_forget(m, nodes[x].index);
-    }
-    map_clear(u);
-  } else {
+  uint64_t span = hi - lo + 1;
+  if (span <= 4 * (uint64_t)u->count + 1024) rc = flush_dense(m, lo, (size_t)span);
+  else rc = flush_sorted(m);
+  if (rc != HC_OK) {
     cache_clear(m); /* unknown how much reached the file */
+    return rc;
   }
-  free(buf);
-  free(nodes);
-  return rc;
+  /* warm the node cache with the high nodes we wrote (chunks were patched as written) */
+  for (size_t i = 0; i < u->cap; i++) {
+    if (!u->keys[i] || in_chunks(u->keys[i] - 1)) continue;
+    if (!is_blank(&u->vals[i])) cache_put_node(m, &u->vals[i]);
+    else cache_forget(m, u->keys[i] - 1);
+  }
+  map_clear(u);
+  return HC_OK;
 }
 
 int hc__node_cmp(const void *a, const void *b) {

@@ -1040,6 +1040,35 @@ static hc_replicator *serve_accept(void *user, hc_net *net) {
   return r;
 }
 
+/* --stdin: one line = one block, except "!truncate N" (truncate to N, new fork). */
+static void serve_line(net_state *st) {
+  static const char cmd[] = "!truncate ";
+  size_t cl = sizeof cmd - 1;
+  if (st->line_len > cl && memcmp(st->line, cmd, cl) == 0) {
+    char num[32];
+    size_t nl = st->line_len - cl;
+    uint64_t n;
+    int rc = HC_ERR_INVALID_ARG;
+    if (nl < sizeof num) {
+      memcpy(num, st->line + cl, nl);
+      num[nl] = 0;
+      if (parse_u64(num, &n)) rc = n > hc_core_length(st->core) ? HC_ERR_OUT_OF_RANGE : hc_core_truncate(st->core, n);
+    }
+    if (rc) fprintf(stderr, "hypercore: serve: truncate failed: %s\n", hc_strerror(rc));
+    else printf("truncated %" PRIu64 " %" PRIu64 "\n", hc_core_length(st->core), hc_core_fork(st->core));
+    fflush(stdout);
+    return;
+  }
+  hc_buf b = {(const uint8_t *)st->line, st->line_len};
+  uint64_t len;
+  int rc = hc_core_append(st->core, &b, 1, &len, NULL);
+  if (rc) fprintf(stderr, "hypercore: serve: append failed: %s\n", hc_strerror(rc));
+  else {
+    printf("appended %" PRIu64 "\n", len);
+    fflush(stdout);
+  }
+}
+
 /* --stdin: every line is appended as one block (a live writer). */
 static int serve_stdin(void *user, hc_net *net, int fd) {
   net_state *st = user;
@@ -1052,14 +1081,7 @@ static int serve_stdin(void *user, hc_net *net, int fd) {
   }
   for (ssize_t i = 0; i < n; i++) {
     if (buf[i] == '\n') {
-      hc_buf b = {(const uint8_t *)st->line, st->line_len};
-      uint64_t len;
-      int rc = hc_core_append(st->core, &b, 1, &len, NULL);
-      if (rc) fprintf(stderr, "hypercore: serve: append failed: %s\n", hc_strerror(rc));
-      else {
-        printf("appended %" PRIu64 "\n", len);
-        fflush(stdout);
-      }
+      serve_line(st);
       st->line_len = 0;
       continue;
     }
@@ -1194,7 +1216,9 @@ static const cmd_def commands[] = {
     {"serve", "DIR [--listen HOST:PORT] [--stdin]", "serve the core to every peer that connects",
      "Listens (default 127.0.0.1, any port), prints \"key KEY\" and \"port PORT\", and serves the\n"
      "core to every peer that connects, until killed.\n"
-     "  --stdin   also append each line of stdin as a block (a live writer)\n",
+     "  --stdin   also append each line of stdin as a block (a live writer), printing\n"
+     "            \"appended LENGTH\"; a line \"!truncate N\" truncates to N blocks instead\n"
+     "            (new fork) and prints \"truncated LENGTH FORK\"\n",
      opts_serve, 1, 1, cmd_serve},
     {"clone", "KEY DIR --connect HOST:PORT [--start N] [--end M] [--live]",
      "download a core from a peer into DIR, verifying",

@@ -6,6 +6,7 @@
 #include "hypercore/common.h"
 #include "hypercore/storage.h"
 #include "hypercore/core.h"
+#include "hypercore/session.h"
 #include "hypercore/replicate.h"
 #include "hypercore/net.h"
 

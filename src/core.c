@@ -380,6 +380,10 @@ int hc_core_open_dir(hc_core **out, const char *dir, const hc_core_opts *opts) {
 
 void hc_core_close(hc_core *c) {
   if (!c) return;
+  if (c->refs > 0) { /* sessions still hold it */
+    c->refs--;
+    return;
+  }
   if (c->tree_inited) hc_merkle_cleanup(&c->tree);
   if (c->bitfield_inited) hc_bitfield_cleanup(&c->bitfield);
   if (c->header_inited) hc_oplog_header_cleanup(&c->header);

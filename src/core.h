@@ -30,6 +30,7 @@ struct hc_core {
   uint8_t *manifest_buf;
   bool encrypted;
   hc_block_encryption encryption;
+  size_t refs; /* extra handles (sessions); the core frees when the last one closes */
   struct hc_core_listener {
     hc_core_update_cb cb;
     void *user;

@@ -468,36 +468,39 @@ static int encode_framed(const void *item, bool is_header, int bit, int partial,
 
 int hc_oplog_append(hc_oplog *op, const hc_oplog_entry *entries, size_t n, bool atomic) {
   int bit = (op->headers[0] + op->headers[1]) & 1;
-  uint8_t *all = NULL;
+  /* size every frame, then encode them all into one buffer for one write */
+  uint8_t small[512];
   size_t total = 0;
   for (size_t i = 0; i < n; i++) {
-    uint8_t *b;
-    size_t l;
-    int rc = encode_framed(&entries[i], false, bit, (atomic && i + 1 < n) ? 2 : 0, &b, &l);
-    if (rc) {
-      free(all);
-      return rc;
-    }
-    if (l >= (1u << 30)) {
-      free(b);
-      free(all);
-      return HC_ERR_INVALID_ARG;
-    }
-    uint8_t *na = realloc(all, total + l);
-    if (!na) {
-      free(b);
-      free(all);
-      return HC_ERR_NOMEM;
-    }
-    all = na;
-    memcpy(all + total, b, l);
-    total += l;
-    free(b);
+    hc_enc e;
+    hc_enc_init(&e, NULL, 0);
+    hc_oplog_entry_encode(&e, &entries[i]);
+    if (e.err) return e.err;
+    if (e.pos >= (1u << 30) - 8) return HC_ERR_INVALID_ARG;
+    total += e.pos + 8;
   }
-  int rc = hc_storage_write(op->file, HC_OPLOG_ENTRY_OFFSET + op->byte_length, all, total);
-  free(all);
+  uint8_t *all = total <= sizeof small ? small : malloc(total);
+  if (!all) return HC_ERR_NOMEM;
+  size_t pos = 0;
+  int rc = HC_OK;
+  for (size_t i = 0; i < n && rc == HC_OK; i++) {
+    hc_enc e;
+    hc_enc_init(&e, all + pos + 8, total - pos - 8);
+    hc_oplog_entry_encode(&e, &entries[i]);
+    if (e.err) {
+      rc = e.err;
+      break;
+    }
+    size_t len = e.pos;
+    int partial = (atomic && i + 1 < n) ? 2 : 0;
+    hc_put_u32le(all + pos + 4, (uint32_t)(len << 2) | (uint32_t)partial | (uint32_t)bit);
+    hc_put_u32le(all + pos, hc_oplog_crc(all + pos + 4, len + 4));
+    pos += len + 8;
+  }
+  if (rc == HC_OK) rc = hc_storage_write(op->file, HC_OPLOG_ENTRY_OFFSET + op->byte_length, all, pos);
+  if (all != small) free(all);
   if (rc) return rc;
-  op->byte_length += total;
+  op->byte_length += pos;
   op->length += n;
   return HC_OK;
 }

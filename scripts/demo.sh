@@ -38,5 +38,21 @@ run truncate "$CORE" 4
 run append "$CORE" "after the truncate"
 run info "$CORE" --json
 run verify "$CORE"
+
+echo
+echo "==> replication over loopback: serve the core, clone it by key, verify the clone"
+KEY="$("$HC" info "$CORE" --json | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')"
+printf '\n$ hypercore serve %s --listen 127.0.0.1:0 &\n' "$CORE"
+"$HC" serve "$CORE" --listen 127.0.0.1:0 > "$DIR/serve.out" &
+SERVE_PID=$!
+trap 'kill $SERVE_PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
+for _ in $(seq 50); do grep -q '^port ' "$DIR/serve.out" 2>/dev/null && break; sleep 0.1; done
+cat "$DIR/serve.out"
+PORT="$(sed -n 's/^port //p' "$DIR/serve.out")"
+run clone "$KEY" "$DIR/clone" --connect "127.0.0.1:$PORT"
+run info "$DIR/clone" --json
+run verify "$DIR/clone"
+run get "$DIR/clone" 0; echo
+kill "$SERVE_PID" 2>/dev/null || true
 echo
 echo "==> demo done"

@@ -6,7 +6,7 @@ set -euo pipefail
 hc_install_deps() {
   local missing=()
   local pkg
-  for pkg in build-essential cmake pkg-config libsodium-dev libuv1-dev zlib1g-dev; do
+  for pkg in build-essential cmake pkg-config libsodium-dev zlib1g-dev; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
       missing+=("$pkg")
     fi

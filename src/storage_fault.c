@@ -197,8 +197,18 @@ static void fs_close(hc_storage *st) {
   free(s);
 }
 
-static const hc_storage_methods fault_methods = {1,           fs_read, fs_write, fs_del,
-                                                 fs_truncate, fs_stat, fs_sync,  fs_close};
+/* Version 1: a vectored write reaches fs_write joined (hc_storage_writev's fallback), so it
+ * counts, fails and tears as one write, like a single pwritev. */
+static const hc_storage_methods fault_methods = {
+    .version = 1,
+    .read = fs_read,
+    .write = fs_write,
+    .del = fs_del,
+    .truncate = fs_truncate,
+    .stat = fs_stat,
+    .sync = fs_sync,
+    .close = fs_close,
+};
 
 static ffile *get_file(fault_factory *ff, const char *name) {
   for (ffile *f = ff->files; f; f = f->next)

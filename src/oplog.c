@@ -468,6 +468,7 @@ static int encode_framed(const void *item, bool is_header, int bit, int partial,
 
 int hc_oplog_append(hc_oplog *op, const hc_oplog_entry *entries, size_t n, bool atomic) {
   int bit = (op->headers[0] + op->headers[1]) & 1;
+  if (n == 0) return HC_OK;
   /* size every frame, then encode them all into one buffer for one write */
   uint8_t small[512];
   size_t total = 0;

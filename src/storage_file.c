@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "hypercore/storage.h"
@@ -68,6 +69,43 @@ static int f_write(hc_storage *st, uint64_t off, const void *buf, size_t len) {
   return HC_OK;
 }
 
+/* pwritev in rounds of at most IOV_BATCH buffers, resuming after short writes. */
+#define IOV_BATCH 1024 /* Linux IOV_MAX */
+static int f_writev(hc_storage *st, uint64_t off, const hc_buf *bufs, size_t n) {
+  int fd = ((file_storage *)st)->fd;
+  struct iovec iov[IOV_BATCH];
+  size_t i = 0, skip = 0; /* next buffer, bytes of it already written */
+  uint64_t total = 0;
+  for (size_t k = 0; k < n; k++) total += bufs[k].len;
+  if (off > (uint64_t)INT64_MAX - total) return HC_ERR_INVALID_ARG;
+  while (i < n) {
+    int cnt = 0;
+    for (size_t k = i; k < n && cnt < IOV_BATCH; k++) {
+      size_t s = k == i ? skip : 0;
+      if (bufs[k].len == s) continue;
+      iov[cnt].iov_base = (void *)(bufs[k].data + s);
+      iov[cnt].iov_len = bufs[k].len - s;
+      cnt++;
+    }
+    if (cnt == 0) break;
+    ssize_t w = pwritev(fd, iov, cnt, (off_t)off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno_to_hc(errno);
+    }
+    if (w == 0) return HC_ERR_IO;
+    off += (uint64_t)w;
+    size_t left = (size_t)w;
+    while (i < n && left >= bufs[i].len - skip) {
+      left -= bufs[i].len - skip;
+      skip = 0;
+      i++;
+    }
+    skip += left;
+  }
+  return HC_OK;
+}
+
 static int f_stat(hc_storage *st, uint64_t *size, uint64_t *allocated) {
   struct stat s;
   if (fstat(((file_storage *)st)->fd, &s) < 0) return errno_to_hc(errno);
@@ -115,8 +153,9 @@ static void f_close(hc_storage *st) {
   free(f);
 }
 
-static const hc_storage_methods file_methods = {1,          f_read, f_write, f_del,
-                                                f_truncate, f_stat, f_sync,  f_close};
+static const hc_storage_methods file_methods = {
+    HC_STORAGE_METHODS_VERSION, f_read, f_write, f_del, f_truncate, f_stat, f_sync, f_close,
+    f_writev};
 
 static int mkdirs(const char *dir) {
   char buf[PATH_MAX];

@@ -58,6 +58,23 @@ static int mem_write(hc_storage *st, uint64_t off, const void *buf, size_t len) 
   return HC_OK;
 }
 
+static int mem_writev(hc_storage *st, uint64_t off, const hc_buf *bufs, size_t n) {
+  mem_file *f = ((mem_storage *)st)->file;
+  uint64_t end = off;
+  for (size_t i = 0; i < n; i++) {
+    if (end + bufs[i].len < end) return HC_ERR_INVALID_ARG;
+    end += bufs[i].len;
+  }
+  int rc = mem_grow(f, end);
+  if (rc) return rc;
+  for (size_t i = 0; i < n; i++) {
+    if (bufs[i].len) memcpy(f->data + off, bufs[i].data, bufs[i].len);
+    off += bufs[i].len;
+  }
+  if (end > f->size) f->size = end;
+  return HC_OK;
+}
+
 static int mem_del(hc_storage *st, uint64_t off, uint64_t len) {
   mem_file *f = ((mem_storage *)st)->file;
   if (off >= f->size) return HC_OK;
@@ -90,8 +107,9 @@ static void mem_close(hc_storage *st) {
   free(m);
 }
 
-static const hc_storage_methods mem_methods = {1,        mem_read, mem_write, mem_del,
-                                               mem_truncate, mem_stat, mem_sync,  mem_close};
+static const hc_storage_methods mem_methods = {
+    HC_STORAGE_METHODS_VERSION, mem_read, mem_write, mem_del, mem_truncate, mem_stat, mem_sync,
+    mem_close, mem_writev};
 
 static int mem_open(hc_storage_factory *base, const char *name, unsigned flags, hc_storage **out) {
   mem_factory *mf = (mem_factory *)base;

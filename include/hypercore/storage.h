@@ -14,8 +14,12 @@ extern "C" {
 
 typedef struct hc_storage hc_storage;
 
+#define HC_STORAGE_METHODS_VERSION 2
+
 typedef struct hc_storage_methods {
-  int version; /* 1 */
+  /* 1: read..close. 2: adds writev. Callers only look at members of the version given, so a
+   * table written for version 1 (without the newer members) keeps working. */
+  int version;
   /* Reads len bytes at off. Bytes past the end of the file read as zero and the call returns
    * HC_ERR_SHORT_READ (the buffer is still fully written). */
   int (*read)(hc_storage *st, uint64_t off, void *buf, size_t len);
@@ -31,6 +35,10 @@ typedef struct hc_storage_methods {
   int (*sync)(hc_storage *st);
   /* Closes and frees the handle. */
   void (*close)(hc_storage *st);
+  /* ---- version 2 ---- */
+  /* Writes the concatenation of bufs[0..n) at off, like write() of one joined buffer (same
+   * errors), without the caller joining them. May be NULL: hc_storage_writev() falls back. */
+  int (*writev)(hc_storage *st, uint64_t off, const hc_buf *bufs, size_t n);
 } hc_storage_methods;
 
 /* Every backend puts this struct first in its own. */
@@ -75,6 +83,9 @@ static inline int hc_storage_sync(hc_storage *st) { return st->methods->sync(st)
 static inline void hc_storage_close(hc_storage *st) {
   if (st) st->methods->close(st);
 }
+/* Writes bufs[0..n) back to back at off: the backend's writev when it has one (version >= 2),
+ * else one write of the joined buffers (or one write per buffer if joining cannot allocate). */
+HC_EXPORT int hc_storage_writev(hc_storage *st, uint64_t off, const hc_buf *bufs, size_t n);
 
 /* A factory for plain files in directory `dir` (created if missing), the layout of
  * random-access-file. The oplog is locked with flock(2) like the reference's fd-lock. */

@@ -9,5 +9,6 @@
 #include "hypercore/session.h"
 #include "hypercore/replicate.h"
 #include "hypercore/net.h"
+#include "hypercore/multisig.h"
 
 #endif

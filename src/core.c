@@ -216,11 +216,24 @@ static int after_mutation(hc_core *c, bool force_flush) {
 
 /* ---- open / create ---- */
 
+/* opts->manifest decoded (HC_ERR_INVALID_ARG if malformed or followed by extra bytes). */
+static int opts_manifest(const hc_core_opts *o, hc_manifest *m) {
+  hc_dec d;
+  hc_dec_init(&d, o->manifest, o->manifest_len);
+  if (hc_manifest_decode(&d, m) != HC_OK || hc_dec_left(&d) != 0) return HC_ERR_INVALID_ARG;
+  return HC_OK;
+}
+
 static int create_header(hc_core *c, const hc_core_opts *o) {
   hc_oplog_header *h = &c->header;
   memset(h, 0, sizeof *h);
   uint8_t pk[32], sk[64];
-  bool have_pair = false;
+  hc_manifest man;
+  bool have_pair = false, custom = o->manifest != NULL;
+  if (custom) {
+    int rc = opts_manifest(o, &man);
+    if (rc) return rc;
+  }
   if (o->secret_key) {
     memcpy(sk, o->secret_key, 64);
     hc_crypto_sk_to_pk(pk, sk);
@@ -228,12 +241,13 @@ static int create_header(hc_core *c, const hc_core_opts *o) {
   } else if (o->seed) {
     hc_crypto_seed_keypair(pk, sk, o->seed);
     have_pair = true;
-  } else if (!o->key) {
+  } else if (!o->key && !custom) {
     hc_crypto_keypair(pk, sk);
     have_pair = true;
   }
+  bool non_compat = custom || (have_pair && o->non_compat);
   if (have_pair) {
-    if (o->key && memcmp(o->key, pk, 32) != 0) {
+    if (!non_compat && o->key && memcmp(o->key, pk, 32) != 0) {
       hc_crypto_wipe(sk, sizeof sk);
       return HC_ERR_KEY_MISMATCH; /* compat: the key must be the public key */
     }
@@ -242,6 +256,16 @@ static int create_header(hc_core *c, const hc_core_opts *o) {
     h->has_secret_key = true;
     memcpy(h->secret_key, sk, 64);
     hc_crypto_wipe(sk, sizeof sk);
+  }
+  if (non_compat) {
+    /* compat: false: the key is the manifest hash */
+    if (!custom) hc_manifest_default(&man, pk);
+    h->has_manifest = true;
+    h->manifest = man;
+    int rc = hc_manifest_hash(&man, h->key);
+    if (rc) return rc;
+    if (o->key && memcmp(o->key, h->key, 32) != 0) return HC_ERR_KEY_MISMATCH;
+  } else if (have_pair) {
     h->has_manifest = true;
     hc_manifest_default(&h->manifest, pk);
     memcpy(h->key, pk, 32);
@@ -313,6 +337,17 @@ static int do_open(hc_core *c, const hc_core_opts *o) {
     if (rc) return rc;
   }
   if (o->key && memcmp(o->key, c->header.key, 32) != 0) return HC_ERR_KEY_MISMATCH;
+  bool adopted_manifest = false;
+  if (o->manifest && has_header) { /* an existing core: the manifest must be its own */
+    hc_manifest m;
+    if ((rc = opts_manifest(o, &m))) return rc;
+    if (!hc_manifest_matches_key(&m, c->header.key)) return HC_ERR_KEY_MISMATCH;
+    if (!c->header.has_manifest) {
+      c->header.has_manifest = true;
+      c->header.manifest = m;
+      adopted_manifest = true;
+    }
+  }
   if (c->header.has_manifest && !hc_manifest_matches_key(&c->header.manifest, c->header.key))
     return HC_ERR_CORRUPT;
   c->compat = c->header.has_manifest && hc_manifest_is_compat(&c->header.manifest, c->header.key);
@@ -334,7 +369,7 @@ static int do_open(hc_core *c, const hc_core_opts *o) {
   }
   hc_crypto_discovery_key(c->discovery_key, c->header.key);
   if (o->encryption_key) hc_core_set_encryption_key(c, o->encryption_key, o->is_block_key);
-  c->manifest_flushed = c->header.has_manifest;
+  c->manifest_flushed = c->header.has_manifest && !adopted_manifest;
   c->auto_flush = 1;
   return HC_OK;
 }
@@ -500,10 +535,70 @@ static int sign_batch(hc_core *c, hc_merkle_batch *b) {
   return hc_merkle_batch_set_signature(b, sig, siglen);
 }
 
+/* Checks an external signature of the batch against the manifest (the compat default for
+ * the key when the core has none yet, then adopted) and sets it. */
+static int set_external_signature(hc_core *c, hc_merkle_batch *b, const uint8_t *sig,
+                                  size_t siglen) {
+  hc_manifest m;
+  bool upsert = !c->header.has_manifest;
+  if (upsert) hc_manifest_default(&m, c->header.key);
+  else m = c->header.manifest;
+  uint8_t hash[32];
+  hc_merkle_batch_hash(b, hash);
+  if (hc_manifest_verify(&m, c->header.key, hash, b->length, b->fork, sig, siglen) != HC_OK)
+    return HC_ERR_BAD_SIGNATURE;
+  if (upsert) {
+    c->header.has_manifest = true;
+    c->header.manifest = m;
+    c->compat = true;
+    c->manifest_flushed = false;
+  }
+  return hc_merkle_batch_set_signature(b, sig, siglen);
+}
+
+/* What append_blocks does with the batch: sign it with the core's key pair, use an external
+ * signature (verified), or only report its tree hash / length / fork (nothing stored). */
+enum { APPEND_SIGN, APPEND_EXTERNAL, APPEND_DRY };
+typedef struct append_mode {
+  int mode;
+  const uint8_t *sig;
+  size_t siglen;
+  uint8_t *hash; /* APPEND_DRY: out */
+  uint64_t *fork;
+} append_mode;
+
+static int append_blocks(hc_core *c, const hc_buf *blocks, size_t n, const append_mode *am,
+                         uint64_t *length, uint64_t *byte_length);
+
 int hc_core_append(hc_core *c, const hc_buf *blocks, size_t n, uint64_t *length,
                    uint64_t *byte_length) {
+  append_mode am = {APPEND_SIGN, NULL, 0, NULL, NULL};
+  return append_blocks(c, blocks, n, &am, length, byte_length);
+}
+
+int hc_core_append_signed(hc_core *c, const hc_buf *blocks, size_t n, const uint8_t *signature,
+                          size_t signature_len, uint64_t *length, uint64_t *byte_length) {
+  append_mode am = {APPEND_EXTERNAL, signature, signature_len, NULL, NULL};
+  return append_blocks(c, blocks, n, &am, length, byte_length);
+}
+
+int hc_core_batch_hash(hc_core *c, const hc_buf *blocks, size_t n,
+                       uint8_t tree_hash[HC_HASH_BYTES], uint64_t *length, uint64_t *fork) {
+  if (!c || !tree_hash) return HC_ERR_INVALID_ARG;
+  if (n == 0) {
+    if (length) *length = c->tree.length;
+    if (fork) *fork = c->tree.fork;
+    return hc_core_tree_hash(c, c->tree.length, tree_hash);
+  }
+  append_mode am = {APPEND_DRY, NULL, 0, tree_hash, fork};
+  return append_blocks(c, blocks, n, &am, length, NULL);
+}
+
+static int append_blocks(hc_core *c, const hc_buf *blocks, size_t n, const append_mode *am,
+                         uint64_t *length, uint64_t *byte_length) {
   if (!c || (n && !blocks)) return HC_ERR_INVALID_ARG;
-  if (c->readonly || !hc_core_writable(c)) return HC_ERR_NOT_WRITABLE;
+  if (am->mode != APPEND_DRY && c->readonly) return HC_ERR_NOT_WRITABLE;
+  if (am->mode == APPEND_SIGN && !hc_core_writable(c)) return HC_ERR_NOT_WRITABLE;
   if (c->failed) return HC_ERR_IO;
   if (n == 0) goto done;
   size_t total = 0;
@@ -539,7 +634,14 @@ int hc_core_append(hc_core *c, const hc_buf *blocks, size_t n, uint64_t *length,
   int rc = HC_OK;
   for (size_t i = 0; i < n && !rc; i++) rc = hc_merkle_batch_append(&b, blocks[i].data, blocks[i].len);
   if (!rc && c->tree.has_prologue && b.length < c->tree.prologue_length) rc = HC_ERR_INVALID_ARG;
-  if (!rc) rc = sign_batch(c, &b);
+  if (!rc && am->mode == APPEND_DRY) {
+    hc_merkle_batch_hash(&b, am->hash);
+    if (am->fork) *am->fork = b.fork;
+    if (length) *length = b.length;
+    rc = 1; /* done: store nothing */
+  }
+  if (!rc) rc = am->mode == APPEND_EXTERNAL ? set_external_signature(c, &b, am->sig, am->siglen)
+                                            : sign_batch(c, &b);
   /* 1. data, in one write */
   if (!rc) {
     if (enc_buf) {
@@ -591,6 +693,7 @@ int hc_core_append(hc_core *c, const hc_buf *blocks, size_t n, uint64_t *length,
   hc_merkle_batch_cleanup(&b);
   free(stored);
   free(enc_buf);
+  if (rc == 1) return HC_OK; /* APPEND_DRY */
   if (rc) return rc;
   rc = after_mutation(c, false);
   if (rc) return rc;

@@ -132,16 +132,15 @@ bool hc_manifest_matches_key(const hc_manifest *m, const uint8_t key[32]) {
   return hc_manifest_hash(m, h) == HC_OK && memcmp(h, key, 32) == 0;
 }
 
-/* signable: compat 80 bytes, else 112 bytes with the manifest hash (v1) or namespace (v0). */
-static size_t signable(uint8_t out[112], const hc_manifest *m, const uint8_t key[32],
-                       size_t signer, const uint8_t tree_hash[32], uint64_t length,
-                       uint64_t fork) {
+/* signable: compat 80 bytes (ctx NULL), else 112 bytes with the context: the manifest hash
+ * (v1, which is the key of a non-compat core) or the signer's namespace (v0). */
+static size_t signable(uint8_t out[112], const uint8_t *ctx, const uint8_t tree_hash[32],
+                       uint64_t length, uint64_t fork) {
   size_t o = 0;
   memcpy(out, HC_NS_TREE, 32);
   o = 32;
-  if (!hc_manifest_is_compat(m, key)) {
-    if (m->version == 0) memcpy(out + o, m->signers[signer].namespace_, 32);
-    else memcpy(out + o, key, 32); /* key == manifest hash for non-compat cores */
+  if (ctx) {
+    memcpy(out + o, ctx, 32);
     o += 32;
   }
   memcpy(out + o, tree_hash, 32);
@@ -151,30 +150,132 @@ static size_t signable(uint8_t out[112], const hc_manifest *m, const uint8_t key
   return o + 16;
 }
 
+static const uint8_t *signer_ctx(const hc_manifest *m, const uint8_t key[32], size_t signer) {
+  return m->version == 0 ? m->signers[signer].namespace_ : key;
+}
+
+int hc_manifest_signer_index(const hc_manifest *m, const uint8_t public_key[32], size_t *index) {
+  for (size_t s = 0; s < m->nsigners; s++) {
+    if (memcmp(m->signers[s].public_key, public_key, 32) == 0) {
+      *index = s;
+      return HC_OK;
+    }
+  }
+  return HC_ERR_NOT_FOUND;
+}
+
+int hc_manifest_partial(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
+                        uint64_t length, uint64_t fork, const uint8_t secret_key[64],
+                        size_t *signer, uint8_t sig[64]) {
+  uint8_t pk[32], mh[32], msg[112];
+  hc_crypto_sk_to_pk(pk, secret_key);
+  if (hc_manifest_signer_index(m, pk, signer) != HC_OK) return HC_ERR_NOT_WRITABLE;
+  if (!key) {
+    int rc = hc_manifest_hash(m, mh);
+    if (rc) return rc;
+    key = mh;
+  }
+  size_t n = signable(msg, signer_ctx(m, key, *signer), tree_hash, length, fork);
+  hc_crypto_sign(sig, msg, n, secret_key);
+  return HC_OK;
+}
+
+int hc_manifest_assemble(const hc_manifest *m, const hc_manifest_proof *proofs, size_t n,
+                         uint8_t *out, size_t cap, size_t *len) {
+  bool seen[HC_MAX_SIGNERS] = {false};
+  if (n > HC_MAX_SIGNERS) return HC_ERR_INVALID_ARG;
+  for (size_t i = 0; i < n; i++) {
+    if (proofs[i].signer >= m->nsigners || seen[proofs[i].signer]) return HC_ERR_INVALID_ARG;
+    seen[proofs[i].signer] = true;
+  }
+  hc_enc e;
+  hc_enc_init(&e, NULL, 0);
+  for (int pass = 0; pass < 2; pass++) {
+    hc_enc_uint(&e, n);
+    for (size_t i = 0; i < n; i++) {
+      if (m->version == 0) hc_enc_uint(&e, 0); /* flags: no patch */
+      hc_enc_uint(&e, proofs[i].signer);
+      hc_enc_raw(&e, proofs[i].signature, 64);
+      if (m->version != 0) hc_enc_uint(&e, 0); /* patch length */
+    }
+    hc_enc_uint(&e, 0); /* no patch nodes */
+    if (pass == 1) break;
+    *len = e.pos;
+    if (!out) return HC_OK;
+    if (cap < *len) return HC_ERR_NOBUF;
+    hc_enc_init(&e, out, cap);
+  }
+  return e.err;
+}
+
+/* Does a lone signature (no container) sign this core? compat, or a v0 single signer. */
+static bool raw_signature(const hc_manifest *m, bool compat) {
+  return compat || (m->version == 0 && !m->allow_patch && m->nsigners == 1);
+}
+
 int hc_manifest_sign(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
                      uint64_t length, uint64_t fork, const uint8_t secret_key[64], uint8_t *sig,
                      size_t *siglen) {
-  uint8_t pk[32];
-  hc_crypto_sk_to_pk(pk, secret_key);
-  size_t s = 0;
-  while (s < m->nsigners && memcmp(m->signers[s].public_key, pk, 32) != 0) s++;
-  if (s == m->nsigners) return HC_ERR_NOT_WRITABLE;
-  uint8_t msg[112], raw[64];
-  size_t n = signable(msg, m, key, s, tree_hash, length, fork);
-  hc_crypto_sign(raw, msg, n, secret_key);
-  if (hc_manifest_is_compat(m, key) || m->nsigners != 1 || m->version == 0) {
-    /* compat, v0, or a partial signature of a multisig core: the raw signature */
-    memcpy(sig, raw, 64);
+  bool compat = hc_manifest_is_compat(m, key);
+  hc_manifest_proof p;
+  size_t s;
+  if (compat) {
+    uint8_t pk[32], msg[112];
+    hc_crypto_sk_to_pk(pk, secret_key);
+    if (memcmp(pk, key, 32) != 0) return HC_ERR_NOT_WRITABLE;
+    size_t n = signable(msg, NULL, tree_hash, length, fork);
+    hc_crypto_sign(sig, msg, n, secret_key);
     *siglen = 64;
     return HC_OK;
   }
-  /* v1 single signer: multisig container, array(proof) + array(node) */
-  sig[0] = 1;
-  sig[1] = 0; /* signer index */
-  memcpy(sig + 2, raw, 64);
-  sig[66] = 0; /* patch */
-  sig[67] = 0; /* no nodes */
-  *siglen = 68;
+  int rc = hc_manifest_partial(m, key, tree_hash, length, fork, secret_key, &s, p.signature);
+  if (rc) return rc;
+  if (raw_signature(m, false)) {
+    memcpy(sig, p.signature, 64);
+    *siglen = 64;
+    return HC_OK;
+  }
+  /* one key pair alone can only sign when the quorum is 1 (and a prologue-only manifest has
+   * no signers at all) */
+  if (m->quorum > 1) return HC_ERR_NOT_WRITABLE;
+  p.signer = (uint32_t)s;
+  return hc_manifest_assemble(m, &p, 1, sig, 128, siglen);
+}
+
+/* Decodes a multisig container (v1: signer, sig, patch length; v0: flags, signer, sig,
+ * [patch {start, length, array(uint)}]) followed by array(node). */
+static int decode_container(const hc_manifest *m, const uint8_t *sig, size_t siglen,
+                            hc_manifest_proof *proofs, uint64_t *patches, size_t *nproofs) {
+  hc_dec d;
+  hc_dec_init(&d, sig, siglen);
+  uint64_t n = hc_dec_uint(&d);
+  if (d.err || n > HC_MAX_SIGNERS) return HC_ERR_BAD_SIGNATURE;
+  for (uint64_t i = 0; i < n; i++) {
+    uint64_t flags = m->version == 0 ? hc_dec_uint(&d) : 0;
+    uint64_t signer = hc_dec_uint(&d);
+    const uint8_t *s = hc_dec_raw(&d, 64);
+    uint64_t patch = 0;
+    if (m->version != 0) {
+      patch = hc_dec_uint(&d);
+    } else if (flags & 1) {
+      hc_dec_uint(&d); /* start */
+      patch = hc_dec_uint(&d);
+      uint64_t refs = hc_dec_uint(&d);
+      for (uint64_t r = 0; r < refs && !d.err; r++) hc_dec_uint(&d);
+    }
+    if (d.err) return HC_ERR_BAD_SIGNATURE;
+    proofs[i].signer = signer > UINT32_MAX ? UINT32_MAX : (uint32_t)signer;
+    memcpy(proofs[i].signature, s, 64);
+    patches[i] = patch;
+  }
+  uint64_t nodes = hc_dec_uint(&d);
+  for (uint64_t i = 0; i < nodes && !d.err; i++) {
+    hc_dec_uint(&d);
+    hc_dec_uint(&d);
+    hc_dec_raw(&d, 32);
+  }
+  if (d.err) return HC_ERR_BAD_SIGNATURE;
+  *nproofs = (size_t)n;
   return HC_OK;
 }
 
@@ -188,29 +289,27 @@ int hc_manifest_verify(const hc_manifest *m, const uint8_t key[32], const uint8_
                : HC_ERR_BAD_SIGNATURE;
   }
   if (!sig) return HC_ERR_BAD_SIGNATURE;
-  if (compat || (m->version == 0 && !m->allow_patch && m->nsigners == 1)) {
+  if (raw_signature(m, compat)) {
     if (siglen != 64) return HC_ERR_BAD_SIGNATURE;
-    size_t n = signable(msg, m, key, 0, tree_hash, length, fork);
+    size_t n = signable(msg, compat ? NULL : signer_ctx(m, key, 0), tree_hash, length, fork);
     return hc_crypto_verify(sig, msg, n, m->signers[0].public_key);
   }
-  if (m->version != 1 || m->quorum == 0) return HC_ERR_BAD_SIGNATURE;
-  /* multisig container v1 */
-  hc_dec d;
-  hc_dec_init(&d, sig, siglen);
-  uint64_t nproofs = hc_dec_uint(&d);
-  if (d.err || nproofs < m->quorum || nproofs > HC_MAX_SIGNERS) return HC_ERR_BAD_SIGNATURE;
+  if (m->quorum == 0) return HC_ERR_BAD_SIGNATURE;
+  hc_manifest_proof proofs[HC_MAX_SIGNERS];
+  uint64_t patches[HC_MAX_SIGNERS];
+  size_t nproofs;
+  if (decode_container(m, sig, siglen, proofs, patches, &nproofs)) return HC_ERR_BAD_SIGNATURE;
+  if (nproofs < m->quorum) return HC_ERR_BAD_SIGNATURE;
   bool tried[HC_MAX_SIGNERS] = {false};
-  for (uint64_t i = 0; i < nproofs; i++) {
-    uint64_t signer = hc_dec_uint(&d);
-    const uint8_t *s = hc_dec_raw(&d, 64);
-    uint64_t patch = hc_dec_uint(&d);
-    if (d.err) return HC_ERR_BAD_SIGNATURE;
-    if (i >= m->quorum) continue;
-    if (patch != 0) return HC_ERR_BAD_SIGNATURE; /* patched signatures: not supported yet */
-    if (signer >= m->nsigners || tried[signer]) return HC_ERR_BAD_SIGNATURE;
-    tried[signer] = true;
-    size_t n = signable(msg, m, key, (size_t)signer, tree_hash, length, fork);
-    if (hc_crypto_verify(s, msg, n, m->signers[signer].public_key) != HC_OK)
+  for (size_t i = 0; i < m->quorum; i++) {
+    /* a patched proof signs a shorter tree extended by the patch nodes: not supported (the
+     * reference ignores the patch when the manifest does not allow patches) */
+    if (patches[i] && m->allow_patch) return HC_ERR_BAD_SIGNATURE;
+    uint32_t s = proofs[i].signer;
+    if (s >= m->nsigners || tried[s]) return HC_ERR_BAD_SIGNATURE;
+    tried[s] = true;
+    size_t n = signable(msg, signer_ctx(m, key, s), tree_hash, length, fork);
+    if (hc_crypto_verify(proofs[i].signature, msg, n, m->signers[s].public_key) != HC_OK)
       return HC_ERR_BAD_SIGNATURE;
   }
   return HC_OK;

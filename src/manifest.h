@@ -40,14 +40,40 @@ bool hc_manifest_is_compat(const hc_manifest *m, const uint8_t key[32]);
 /* Does the manifest belong to this key (compat, or its hash is the key)? */
 bool hc_manifest_matches_key(const hc_manifest *m, const uint8_t key[32]);
 
+/* One signer's proof in a multisig container. */
+typedef struct hc_manifest_proof {
+  uint32_t signer; /* index into the manifest's signers */
+  uint8_t signature[64];
+} hc_manifest_proof;
+
+/* Index of the signer with this public key; HC_ERR_NOT_FOUND if none. */
+int hc_manifest_signer_index(const hc_manifest *m, const uint8_t public_key[32], size_t *index);
+
+/* A partial (raw 64-byte) signature of (tree hash, length, fork) by the signer whose public key
+ * belongs to secret_key, over the non-compat signable (context: key for v1 — NULL computes the
+ * manifest hash — or the signer's namespace for v0). *signer gets its index.
+ * HC_ERR_NOT_WRITABLE if the key is not a declared signer. */
+int hc_manifest_partial(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
+                        uint64_t length, uint64_t fork, const uint8_t secret_key[64],
+                        size_t *signer, uint8_t sig[64]);
+
+/* Multisig container (lib/multisig.js assemble / assemblev0 by manifest version) of `n`
+ * proofs without patches. out NULL: only *len. HC_ERR_INVALID_ARG for a signer index out of
+ * range or repeated, HC_ERR_NOBUF if cap is too small. */
+int hc_manifest_assemble(const hc_manifest *m, const hc_manifest_proof *proofs, size_t n,
+                         uint8_t *out, size_t cap, size_t *len);
+
 /* Signs (tree hash, length, fork) as this core's single signer: writes the signature in the
- * stored form (64 bytes compat, or the 68-byte multisig container) into sig (cap >= 128),
- * *siglen gets its size. */
+ * stored form (64 bytes compat or v0 single signer, else a multisig container with this one
+ * proof, 68 bytes for v1) into sig (cap >= 128), *siglen gets its size. HC_ERR_NOT_WRITABLE
+ * when the key is not a signer or the quorum needs more than one signer. */
 int hc_manifest_sign(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
                      uint64_t length, uint64_t fork, const uint8_t secret_key[64],
                      uint8_t *sig, size_t *siglen);
 /* Verifies a stored-form signature over (tree hash, length, fork). HC_OK or
- * HC_ERR_BAD_SIGNATURE. Multisig patches are not supported (HC_ERR_BAD_SIGNATURE). */
+ * HC_ERR_BAD_SIGNATURE (also: short of the quorum, a signer index out of range or repeated
+ * among the first `quorum` proofs). Patched proofs (allowPatch manifests) are not supported
+ * (HC_ERR_BAD_SIGNATURE); without allowPatch a patch length is ignored, as the reference. */
 int hc_manifest_verify(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
                        uint64_t length, uint64_t fork, const uint8_t *sig, size_t siglen);
 

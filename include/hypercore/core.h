@@ -39,6 +39,18 @@ typedef struct hc_core_opts {
   const uint8_t *encryption_key;
   /* encryption_key is the block key itself (`isBlockKey`). */
   bool is_block_key;
+  /* New core only: the key is the manifest hash, not the signer's public key (the reference's
+   * `compat: false`), with the default signer manifest (v1, one ed25519 signer in
+   * DEFAULT_NAMESPACE, quorum 1) of the key pair. Ignored when `manifest` is given. */
+  bool non_compat;
+  /* An encoded manifest (the reference's messages.manifest encoding, v0 or v1; see
+   * include/hypercore/multisig.h to build one): custom namespaces, several signers, a quorum,
+   * a prologue. New core: key = the manifest hash (`key`, if given, must equal it); the key
+   * pair (seed/secret_key, optional) should be one of its signers. Existing core: must hash to
+   * the stored key (else HC_ERR_KEY_MISMATCH) and is stored if the core has none yet.
+   * Malformed: HC_ERR_INVALID_ARG. */
+  const uint8_t *manifest;
+  size_t manifest_len;
 } hc_core_opts;
 
 /* Opens (or creates) a core on storage from `factory`. On success the core uses the factory
@@ -83,6 +95,23 @@ HC_EXPORT size_t hc_core_padding(const hc_core *core);
  * the new totals. Errors: HC_ERR_NOT_WRITABLE, HC_ERR_BLOCK_TOO_LARGE, HC_ERR_IO, HC_ERR_NOSPC. */
 HC_EXPORT int hc_core_append(hc_core *core, const hc_buf *blocks, size_t n, uint64_t *length,
                              uint64_t *byte_length);
+
+/* The tree hash, length and fork the core would have after appending blocks[0..n) (stored
+ * form: encrypted when the core encrypts): what the signers of a multisig core sign (see
+ * hc_multisig_sign). Nothing is stored. */
+HC_EXPORT int hc_core_batch_hash(hc_core *core, const hc_buf *blocks, size_t n,
+                                 uint8_t tree_hash[HC_HASH_BYTES], uint64_t *length,
+                                 uint64_t *fork);
+
+/* Appends blocks[0..n) with an externally made signature (stored form: 64 bytes for compat
+ * cores, else e.g. a multisig container from hc_multisig_assemble) instead of signing with the
+ * core's secret key, as the reference's append(blocks, {signature}). The signature is verified
+ * against the core's manifest before anything is stored: HC_ERR_BAD_SIGNATURE (invalid, short
+ * of the quorum, a signer index out of range or repeated); HC_ERR_NOT_WRITABLE if the core is
+ * read-only or has no manifest and its key is not a compat key. */
+HC_EXPORT int hc_core_append_signed(hc_core *core, const hc_buf *blocks, size_t n,
+                                    const uint8_t *signature, size_t signature_len,
+                                    uint64_t *length, uint64_t *byte_length);
 
 /* Size in bytes of block `index`. Errors: HC_ERR_OUT_OF_RANGE, HC_ERR_NOT_AVAILABLE. */
 HC_EXPORT int hc_core_block_size(hc_core *core, uint64_t index, size_t *size);

@@ -1,0 +1,79 @@
+/* libhypercore — manifests and multisig (the reference's lib/verifier.js and lib/multisig.js).
+ *
+ * A core whose key is a manifest hash (`compat: false`) is signed by the manifest's signers:
+ * `quorum` of them must each sign what hc_core_batch_hash reports for a batch. Each signer
+ * makes a partial signature with hc_multisig_sign (with its own secret key, anywhere), someone
+ * assembles `quorum` partials with hc_multisig_assemble and appends the batch with
+ * hc_core_append_signed. */
+#ifndef HYPERCORE_MULTISIG_H
+#define HYPERCORE_MULTISIG_H
+
+#include <stdbool.h>
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HC_MANIFEST_MAX_SIGNERS 32
+
+/* What a manifest declares (Verifier.createManifest input). Zero-initialise. */
+typedef struct hc_manifest_params {
+  bool version0;    /* encode as the legacy manifest version 0 (default: version 1) */
+  bool allow_patch; /* declared only: patched signatures are not supported by this library */
+  bool has_quorum;  /* else the default quorum floor(nsigners / 2) + 1 (0 without signers) */
+  uint32_t quorum;
+  size_t nsigners;            /* at most HC_MANIFEST_MAX_SIGNERS */
+  const uint8_t *public_keys; /* nsigners * 32 bytes (Ed25519) */
+  const uint8_t *namespaces;  /* nsigners * 32 bytes; NULL: DEFAULT_NAMESPACE for each */
+  bool has_prologue;          /* version 1 (version 0 keeps a prologue only without signers) */
+  uint8_t prologue_hash[HC_HASH_BYTES];
+  uint64_t prologue_length;
+} hc_manifest_params;
+
+/* Encodes a manifest into out (capacity cap; out NULL: only *len). HC_ERR_INVALID_ARG (too many
+ * signers, missing keys), HC_ERR_NOBUF. The result goes into hc_core_opts.manifest. */
+HC_EXPORT int hc_manifest_build(const hc_manifest_params *params, uint8_t *out, size_t cap,
+                                size_t *len);
+
+/* The core key of a non-compat core with this encoded manifest: H(MANIFEST_NS || manifest).
+ * HC_ERR_DECODE if the manifest is malformed. */
+HC_EXPORT int hc_manifest_key(const uint8_t *manifest, size_t len, uint8_t key[HC_KEY_BYTES]);
+
+/* One signer's partial signature. */
+typedef struct hc_multisig_partial {
+  uint32_t signer; /* index of the signer in the manifest */
+  uint8_t signature[64];
+} hc_multisig_partial;
+
+/* Signs (tree hash, length, fork) — as reported by hc_core_batch_hash — with the secret key of
+ * one of the manifest's signers (non-compat signable: the manifest hash, or the signer's
+ * namespace for version 0). HC_ERR_NOT_FOUND if the key is not a declared signer,
+ * HC_ERR_DECODE for a malformed manifest. */
+HC_EXPORT int hc_multisig_sign(const uint8_t *manifest, size_t manifest_len,
+                               const uint8_t secret_key[HC_SECRET_KEY_BYTES],
+                               const uint8_t tree_hash[HC_HASH_BYTES], uint64_t length,
+                               uint64_t fork, hc_multisig_partial *out);
+
+/* Assembles partials into the signature hc_core_append_signed takes: the multisig container of
+ * the manifest's version (v1: array({signer, signature, patch 0}) + no nodes; v0: the v0
+ * container), or, for a version 0 manifest with one signer and no patch, the bare signature.
+ * out NULL: only *len. HC_ERR_INVALID_ARG for a signer index out of range or repeated,
+ * HC_ERR_NOBUF, HC_ERR_DECODE. */
+HC_EXPORT int hc_multisig_assemble(const uint8_t *manifest, size_t manifest_len,
+                                   const hc_multisig_partial *partials, size_t n, uint8_t *out,
+                                   size_t cap, size_t *len);
+
+/* Checks a signature (stored form) of (tree hash, length, fork) against a core key and its
+ * manifest: HC_OK, HC_ERR_BAD_SIGNATURE, HC_ERR_KEY_MISMATCH (manifest not the key's),
+ * HC_ERR_DECODE. */
+HC_EXPORT int hc_multisig_verify(const uint8_t key[HC_KEY_BYTES], const uint8_t *manifest,
+                                 size_t manifest_len, const uint8_t tree_hash[HC_HASH_BYTES],
+                                 uint64_t length, uint64_t fork, const uint8_t *signature,
+                                 size_t signature_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

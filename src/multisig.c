@@ -1,0 +1,106 @@
+/* Public manifest building and multisig signing (include/hypercore/multisig.h) on top of
+ * manifest.c. */
+#include <string.h>
+
+#include "crypto.h"
+#include "hypercore/multisig.h"
+#include "manifest.h"
+
+int hc_manifest_build(const hc_manifest_params *p, uint8_t *out, size_t cap, size_t *len) {
+  if (!p || !len || p->nsigners > HC_MAX_SIGNERS || (p->nsigners && !p->public_keys))
+    return HC_ERR_INVALID_ARG;
+  hc_manifest m;
+  memset(&m, 0, sizeof m);
+  m.version = p->version0 ? 0 : 1;
+  m.allow_patch = p->allow_patch;
+  m.nsigners = p->nsigners;
+  m.quorum = p->has_quorum ? p->quorum : p->nsigners ? (uint32_t)(p->nsigners / 2 + 1) : 0;
+  for (size_t i = 0; i < p->nsigners; i++) {
+    memcpy(m.signers[i].public_key, p->public_keys + 32 * i, 32);
+    memcpy(m.signers[i].namespace_, p->namespaces ? p->namespaces + 32 * i : HC_NS_DEFAULT, 32);
+  }
+  if (p->has_prologue) {
+    m.has_prologue = true;
+    memcpy(m.prologue_hash, p->prologue_hash, 32);
+    m.prologue_length = p->version0 ? 0 : p->prologue_length;
+  }
+  hc_enc e;
+  hc_enc_init(&e, NULL, 0);
+  hc_manifest_encode(&e, &m);
+  *len = e.pos;
+  if (!out) return HC_OK;
+  if (cap < e.pos) return HC_ERR_NOBUF;
+  hc_enc_init(&e, out, cap);
+  hc_manifest_encode(&e, &m);
+  return e.err;
+}
+
+static int decode_all(const uint8_t *manifest, size_t len, hc_manifest *m) {
+  if (!manifest) return HC_ERR_INVALID_ARG;
+  hc_dec d;
+  hc_dec_init(&d, manifest, len);
+  if (hc_manifest_decode(&d, m) != HC_OK || hc_dec_left(&d) != 0) return HC_ERR_DECODE;
+  return HC_OK;
+}
+
+int hc_manifest_key(const uint8_t *manifest, size_t len, uint8_t key[HC_KEY_BYTES]) {
+  hc_manifest m;
+  if (!key) return HC_ERR_INVALID_ARG;
+  if (hc_crypto_init() != HC_OK) return HC_ERR_IO;
+  int rc = decode_all(manifest, len, &m);
+  if (rc) return rc;
+  return hc_manifest_hash(&m, key);
+}
+
+int hc_multisig_sign(const uint8_t *manifest, size_t manifest_len, const uint8_t secret_key[64],
+                     const uint8_t tree_hash[32], uint64_t length, uint64_t fork,
+                     hc_multisig_partial *out) {
+  hc_manifest m;
+  if (!secret_key || !tree_hash || !out) return HC_ERR_INVALID_ARG;
+  if (hc_crypto_init() != HC_OK) return HC_ERR_IO;
+  int rc = decode_all(manifest, manifest_len, &m);
+  if (rc) return rc;
+  size_t s;
+  rc = hc_manifest_partial(&m, NULL, tree_hash, length, fork, secret_key, &s, out->signature);
+  if (rc == HC_ERR_NOT_WRITABLE) return HC_ERR_NOT_FOUND;
+  if (rc) return rc;
+  out->signer = (uint32_t)s;
+  return HC_OK;
+}
+
+int hc_multisig_assemble(const uint8_t *manifest, size_t manifest_len,
+                         const hc_multisig_partial *partials, size_t n, uint8_t *out, size_t cap,
+                         size_t *len) {
+  hc_manifest m;
+  if ((n && !partials) || !len) return HC_ERR_INVALID_ARG;
+  int rc = decode_all(manifest, manifest_len, &m);
+  if (rc) return rc;
+  if (n > HC_MAX_SIGNERS) return HC_ERR_INVALID_ARG;
+  hc_manifest_proof proofs[HC_MAX_SIGNERS];
+  for (size_t i = 0; i < n; i++) {
+    proofs[i].signer = partials[i].signer;
+    memcpy(proofs[i].signature, partials[i].signature, 64);
+  }
+  if (m.version == 0 && !m.allow_patch && m.nsigners == 1) {
+    /* a version 0 single signer signs with the bare signature */
+    if (n != 1 || proofs[0].signer != 0) return HC_ERR_INVALID_ARG;
+    *len = 64;
+    if (!out) return HC_OK;
+    if (cap < 64) return HC_ERR_NOBUF;
+    memcpy(out, proofs[0].signature, 64);
+    return HC_OK;
+  }
+  return hc_manifest_assemble(&m, proofs, n, out, cap, len);
+}
+
+int hc_multisig_verify(const uint8_t key[32], const uint8_t *manifest, size_t manifest_len,
+                       const uint8_t tree_hash[32], uint64_t length, uint64_t fork,
+                       const uint8_t *signature, size_t signature_len) {
+  hc_manifest m;
+  if (!key || !tree_hash) return HC_ERR_INVALID_ARG;
+  if (hc_crypto_init() != HC_OK) return HC_ERR_IO;
+  int rc = decode_all(manifest, manifest_len, &m);
+  if (rc) return rc;
+  if (!hc_manifest_matches_key(&m, key)) return HC_ERR_KEY_MISMATCH;
+  return hc_manifest_verify(&m, key, tree_hash, length, fork, signature, signature_len);
+}

@@ -19,7 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "hypercore.h"
+#include "manifest.h"
 
 #define EXIT_OPERR 1
 #define EXIT_USAGE 2
@@ -41,7 +43,7 @@ typedef struct cmd_def {
   int (*run)(ctx *c);
 } cmd_def;
 
-#define MAX_OPTS 8
+#define MAX_OPTS 16
 
 struct ctx {
   const cmd_def *cmd;
@@ -308,6 +310,92 @@ static int read_block_file(ctx *c, const char *path, uint8_t **out, size_t *len)
 
 /* ---------------------------------------------------------------- commands ---- */
 
+/* Parses a comma-separated list of hex items of `item` bytes each into out (max items). */
+static bool parse_hex_list(const char *s, size_t item, uint8_t *out, size_t max, size_t *n) {
+  *n = 0;
+  while (*s) {
+    const char *e = strchr(s, ',');
+    size_t l = e ? (size_t)(e - s) : strlen(s);
+    char tmp[2 * 64 + 1];
+    if (*n == max || l != 2 * item) return false;
+    memcpy(tmp, s, l);
+    tmp[l] = 0;
+    if (hc_hex_decode(out + item * *n, item, tmp) != HC_OK) return false;
+    (*n)++;
+    s += l;
+    if (*s == ',') s++;
+  }
+  return *n > 0;
+}
+
+/* create's manifest options (--manifest, or --signers/--namespace/--quorum/--prologue, the
+ * signers defaulting to own_pk): the encoded manifest into *out (malloc'd), NULL if none. */
+static int create_manifest(ctx *c, const uint8_t *own_pk, uint8_t **out, size_t *len) {
+  const char *mhex = optval(c, "manifest"), *sg = optval(c, "signers");
+  const char *ns = optval(c, "namespace"), *q = optval(c, "quorum"), *pro = optval(c, "prologue");
+  *out = NULL;
+  *len = 0;
+  if (mhex) {
+    if (sg || ns || q || pro) return usage_err(c->cmd, "--manifest excludes the other manifest options");
+    size_t n = strlen(mhex) / 2;
+    if (!n || !(*out = malloc(n))) return fail(c, "%s", hc_strerror(HC_ERR_NOMEM));
+    if (strlen(mhex) % 2 || hc_hex_decode(*out, n, mhex) != HC_OK) {
+      free(*out);
+      *out = NULL;
+      return usage_err(c->cmd, "--manifest must be hex");
+    }
+    *len = n;
+    return 0;
+  }
+  if (!sg && !ns && !q && !pro) return 0;
+  static uint8_t pks[HC_MANIFEST_MAX_SIGNERS * 32], nss[HC_MANIFEST_MAX_SIGNERS * 32];
+  hc_manifest_params mp;
+  memset(&mp, 0, sizeof(mp));
+  if (sg) {
+    if (!parse_hex_list(sg, 32, pks, HC_MANIFEST_MAX_SIGNERS, &mp.nsigners))
+      return usage_err(c->cmd, "--signers must be a comma-separated list of 64-hex public keys (at most %d)", HC_MANIFEST_MAX_SIGNERS);
+  } else if (own_pk) {
+    memcpy(pks, own_pk, 32);
+    mp.nsigners = 1;
+  }
+  mp.public_keys = pks;
+  if (ns) {
+    size_t nn;
+    if (!parse_hex_list(ns, 32, nss, HC_MANIFEST_MAX_SIGNERS, &nn) || (nn != 1 && nn != mp.nsigners))
+      return usage_err(c->cmd, "--namespace must be one 64-hex namespace or one per signer");
+    for (size_t i = nn; i < mp.nsigners; i++) memcpy(nss + 32 * i, nss, 32);
+    mp.namespaces = nss;
+  }
+  if (q) {
+    uint64_t v;
+    int ret = num_arg(c, "--quorum", q, &v);
+    if (ret) return ret;
+    if (v > mp.nsigners) return usage_err(c->cmd, "--quorum %s is more than the %zu signers", q, mp.nsigners);
+    mp.has_quorum = true;
+    mp.quorum = (uint32_t)v;
+  }
+  if (pro) {
+    const char *colon = strchr(pro, ':');
+    char hh[65];
+    if (!colon || colon - pro != 64) return usage_err(c->cmd, "--prologue must be HASHHEX64:LENGTH");
+    memcpy(hh, pro, 64);
+    hh[64] = 0;
+    if (hc_hex_decode(mp.prologue_hash, 32, hh) != HC_OK || !parse_u64(colon + 1, &mp.prologue_length))
+      return usage_err(c->cmd, "--prologue must be HASHHEX64:LENGTH");
+    mp.has_prologue = true;
+  }
+  size_t n;
+  int rc = hc_manifest_build(&mp, NULL, 0, &n);
+  if (rc == HC_OK && !(*out = malloc(n))) rc = HC_ERR_NOMEM;
+  if (rc == HC_OK) rc = hc_manifest_build(&mp, *out, n, len);
+  if (rc != HC_OK) {
+    free(*out);
+    *out = NULL;
+    return fail(c, "cannot build the manifest: %s", hc_strerror(rc));
+  }
+  return 0;
+}
+
 static int cmd_create(ctx *c) {
   const char *dir = c->pos[0];
   const char *seed_hex = optval(c, "seed"), *sk_hex = optval(c, "secret-key");
@@ -322,6 +410,22 @@ static int cmd_create(ctx *c) {
   if (sk_hex && hc_hex_decode(sk, sizeof(sk), sk_hex) != HC_OK)
     return usage_err(c->cmd, "--secret-key must be %d hex characters", 2 * HC_SECRET_KEY_BYTES);
   bool overwrite = flag(c, "overwrite");
+  bool have_sk = sk_hex != NULL;
+  bool manifest_opts = optval(c, "signers") || optval(c, "namespace") || optval(c, "quorum") ||
+                       optval(c, "prologue");
+  uint8_t own_pk[HC_KEY_BYTES];
+  if (manifest_opts && !optval(c, "signers") && !key_hex) { /* the signer is our own key pair */
+    if (seed_hex) hc_crypto_seed_keypair(own_pk, sk, seed);
+    else if (sk_hex) hc_crypto_sk_to_pk(own_pk, sk);
+    else if (hc_crypto_init() != HC_OK) return fail(c, "%s", hc_strerror(HC_ERR_IO));
+    else hc_crypto_keypair(own_pk, sk);
+    have_sk = !seed_hex;
+  }
+  uint8_t *man = NULL;
+  size_t man_len = 0;
+  int mret = create_manifest(c, manifest_opts && !optval(c, "signers") && !key_hex ? own_pk : NULL,
+                             &man, &man_len);
+  if (mret) return mret;
 
   struct stat st;
   if (stat(dir, &st) == 0) {
@@ -336,14 +440,18 @@ static int cmd_create(ctx *c) {
       int prc = hc_core_open_dir(&probe, dir, &po);
       if (prc == HC_OK) {
         hc_core_close(probe);
+        free(man);
         return fail(c, "%s at %s (use --overwrite to replace it)", hc_strerror(HC_ERR_EXISTS),
                     dir);
       }
-      if (prc != HC_ERR_NO_CORE)
+      if (prc != HC_ERR_NO_CORE) {
+        free(man);
         return fail(c, "%s at %s: %s (use --overwrite to replace it)",
                     hc_strerror(HC_ERR_EXISTS), dir, hc_strerror(prc));
+      }
     }
   } else if (errno != ENOENT) {
+    free(man);
     return fail(c, "%s: %s", dir, strerror(errno));
   }
 
@@ -352,10 +460,14 @@ static int cmd_create(ctx *c) {
   o.version = HC_CORE_OPTS_VERSION;
   o.overwrite = overwrite;
   o.seed = seed_hex ? seed : NULL;
-  o.secret_key = sk_hex ? sk : NULL;
+  o.secret_key = have_sk ? sk : NULL;
   o.key = key_hex ? key : NULL;
+  o.non_compat = flag(c, "non-compat");
+  o.manifest = man;
+  o.manifest_len = man_len;
   hc_core *core = NULL;
   int rc = hc_core_open_dir(&core, dir, &o);
+  free(man);
   memset(seed, 0, sizeof(seed));
   memset(sk, 0, sizeof(sk));
   if (rc != HC_OK) return fail(c, "cannot create core at %s: %s", dir, hc_strerror(rc));
@@ -370,7 +482,29 @@ static int do_append(ctx *c, hc_core *core, const hc_buf *blocks, size_t n, uint
     if (blocks[i].len > HC_MAX_BLOCK_BYTES)
       return fail(c, "%s: block %zu has %zu bytes (at most %u)",
                   hc_strerror(HC_ERR_BLOCK_TOO_LARGE), i, blocks[i].len, HC_MAX_BLOCK_BYTES);
-  int rc = hc_core_append(core, blocks, n, length, NULL);
+  const char *sks = optval(c, "signer-keys");
+  int rc;
+  if (sks) { /* multisig: each secret key signs, the partials are assembled */
+    static uint8_t keys[HC_MANIFEST_MAX_SIGNERS * 64];
+    hc_multisig_partial parts[HC_MANIFEST_MAX_SIGNERS];
+    size_t nk, ml, sl;
+    uint8_t hash[HC_HASH_BYTES], sig[HC_MANIFEST_MAX_SIGNERS * 80];
+    uint64_t len, fork;
+    if (!parse_hex_list(sks, 64, keys, HC_MANIFEST_MAX_SIGNERS, &nk))
+      return usage_err(c->cmd, "--signer-keys must be a comma-separated list of 128-hex secret keys");
+    const uint8_t *man = hc_core_manifest(core, &ml);
+    if (!man) return fail(c, "the core has no manifest");
+    rc = hc_core_batch_hash(core, blocks, n, hash, &len, &fork);
+    for (size_t i = 0; i < nk && rc == HC_OK; i++)
+      rc = hc_multisig_sign(man, ml, keys + 64 * i, hash, len, fork, &parts[i]);
+    memset(keys, 0, sizeof(keys));
+    if (rc == HC_ERR_NOT_FOUND) return fail(c, "a --signer-keys key is not a signer of this core");
+    if (rc == HC_OK) rc = hc_multisig_assemble(man, ml, parts, nk, sig, sizeof(sig), &sl);
+    if (rc == HC_ERR_INVALID_ARG) return fail(c, "--signer-keys names a signer twice");
+    if (rc == HC_OK) rc = hc_core_append_signed(core, blocks, n, sig, sl, length, NULL);
+  } else {
+    rc = hc_core_append(core, blocks, n, length, NULL);
+  }
   if (rc != HC_OK) return write_fail(c, rc);
   return 0;
 }
@@ -429,7 +563,7 @@ static int cmd_append(ctx *c) {
   int ret = open_core(c, c->pos[0], false, &core);
   if (ret) return ret;
   uint64_t length = hc_core_length(core);
-  if (!hc_core_writable(core)) {
+  if (!hc_core_writable(core) && !optval(c, "signer-keys")) {
     hc_core_close(core);
     return fail(c, "%s", hc_strerror(HC_ERR_NOT_WRITABLE));
   }
@@ -537,6 +671,53 @@ static int cmd_cat(ctx *c) {
       ret = out_write(c, buf, len);
     hc_free(buf);
   }
+  hc_core_close(core);
+  return ret;
+}
+
+static int cmd_manifest(ctx *c) {
+  hc_core *core;
+  int ret = open_core(c, c->pos[0], true, &core);
+  if (ret) return ret;
+  size_t len;
+  const uint8_t *enc = hc_core_manifest(core, &len);
+  hc_manifest m;
+  hc_dec d;
+  if (enc) hc_dec_init(&d, enc, len);
+  if (!enc || hc_manifest_decode(&d, &m) != HC_OK) {
+    hc_core_close(core);
+    return fail(c, "the core has no manifest yet");
+  }
+  char *hex = malloc(2 * len + 1);
+  if (!hex) {
+    hc_core_close(core);
+    return fail(c, "%s", hc_strerror(HC_ERR_NOMEM));
+  }
+  if (flag(c, "hex")) {
+    hc_hex_encode(hex, enc, len);
+    ret = out_printf(c, "%s\n", hex);
+  } else {
+    char k[65], a[65], b[65];
+    hc_hex_encode(k, hc_core_key(core), 32);
+    ret = out_printf(c, "{\"key\":\"%s\",\"compat\":%s,\"version\":%u,\"hash\":\"blake2b\","
+                     "\"allowPatch\":%s,\"quorum\":%u,\"signers\":[",
+                     k, hc_manifest_is_compat(&m, hc_core_key(core)) ? "true" : "false",
+                     m.version, m.allow_patch ? "true" : "false", m.quorum);
+    for (size_t i = 0; i < m.nsigners && !ret; i++) {
+      hc_hex_encode(a, m.signers[i].namespace_, 32);
+      hc_hex_encode(b, m.signers[i].public_key, 32);
+      ret = out_printf(c, "%s{\"signature\":\"ed25519\",\"namespace\":\"%s\",\"publicKey\":\"%s\"}",
+                       i ? "," : "", a, b);
+    }
+    if (!ret && m.has_prologue) {
+      hc_hex_encode(a, m.prologue_hash, 32);
+      ret = out_printf(c, "],\"prologue\":{\"hash\":\"%s\",\"length\":%" PRIu64 "}}\n", a,
+                       m.prologue_length);
+    } else if (!ret) {
+      ret = out_printf(c, "],\"prologue\":null}\n");
+    }
+  }
+  free(hex);
   hc_core_close(core);
   return ret;
 }
@@ -1136,8 +1317,11 @@ static int cmd_serve(ctx *c) {
 
 /* ---------------------------------------------------------------- table ---- */
 
-static const char *const opts_create[] = {"seed=", "secret-key=", "key=", "overwrite", NULL};
-static const char *const opts_append[] = {"raw", "encryption-key=", NULL};
+static const char *const opts_create[] = {"seed=", "secret-key=", "key=", "overwrite",
+                                           "non-compat", "manifest=", "signers=", "namespace=",
+                                           "quorum=", "prologue=", NULL};
+static const char *const opts_append[] = {"raw", "encryption-key=", "signer-keys=", NULL};
+static const char *const opts_manifest[] = {"hex", NULL};
 static const char *const opts_cat[] = {"start=", "end=", "encryption-key=", NULL};
 static const char *const opts_info[] = {"json", "length=", "encryption-key=", NULL};
 static const char *const opts_user_data[] = {"delete", NULL};
@@ -1148,22 +1332,38 @@ static const char *const opts_serve[] = {"listen=", "stdin", NULL};
 static const char *const opts_enc[] = {"encryption-key=", NULL};
 
 static const cmd_def commands[] = {
-    {"create", "DIR [--seed HEX64 | --secret-key HEX128 | --key HEX64] [--overwrite]",
+    {"create", "DIR [--seed HEX64 | --secret-key HEX128 | --key HEX64] [--overwrite] "
+     "[--non-compat] [--signers HEX64,...] [--namespace HEX64[,...]] [--quorum N] "
+     "[--prologue HASHHEX64:LENGTH] [--manifest HEX]",
      "create a new writable core and print its key",
      "Creates a core in DIR (created if missing) and prints its key as 64 hex characters.\n"
      "Refuses if a core already exists there.\n"
      "  --seed HEX64          derive the Ed25519 key pair from this 32-byte seed\n"
      "  --secret-key HEX128   use this 64-byte Ed25519 secret key\n"
      "  --key HEX64           create a read-only core for this key (a replica to sync into)\n"
-     "  --overwrite           replace an existing core (its data is lost)\n",
+     "  --overwrite           replace an existing core (its data is lost)\n"
+     "  --non-compat          the key is the manifest hash (compat: false), not the public key\n"
+     "The options below give a custom manifest (the key is its hash):\n"
+     "  --signers HEX64,...   the signers' public keys (default: the core's own key pair)\n"
+     "  --namespace HEX64     the signers' namespace (one, or one per signer)\n"
+     "  --quorum N            signatures needed (default: a majority of the signers)\n"
+     "  --prologue HASH:LEN   the first LEN blocks are the ones with tree hash HASH\n"
+     "  --manifest HEX        an encoded manifest instead of the options above\n",
      opts_create, 1, 1, cmd_create},
     {"append", "DIR [--raw] [BLOCK ...]", "append blocks (arguments or stdin lines)",
      "Appends blocks and prints the new length.\n"
      "  BLOCK ...   each argument is one block, all appended in one batch\n"
      "  (none)      one block per line of stdin (newline stripped), batched\n"
      "  --raw       all of stdin as one block (up to 15 MiB)\n"
+     "  --signer-keys HEX128,...   sign with these secret keys of the manifest's signers and\n"
+     "              append with the assembled multisig signature\n"
      "Use -- before blocks that start with '-'.\n",
      opts_append, 1, -1, cmd_append},
+    {"manifest", "DIR [--hex]", "print the core's manifest as JSON",
+     "Prints the manifest as one JSON object: key, compat, version, hash, allowPatch, quorum,\n"
+     "signers [{signature, namespace, publicKey}], prologue ({hash, length} or null).\n"
+     "  --hex   the encoded manifest as hex instead\n",
+     opts_manifest, 1, 1, cmd_manifest},
     {"append-file", "DIR FILE", "append a file's content as one block",
      "Appends the content of FILE ('-' for stdin) as one block and prints the new length.\n"
      "  --encryption-key HEX64   encrypt the block (the reference's encryptionKey)\n",

@@ -194,7 +194,7 @@ struct hc_replicator {
   int err;
   char errmsg[200];
   uint64_t now, created, last_recv, last_keepalive;
-  uint64_t keepalive_ms, timeout_ms;
+  uint64_t keepalive_ms, timeout_ms, handshake_timeout_ms;
   uint32_t max_inflight;
   rpeer **peers;
   size_t npeers, peers_cap;
@@ -900,6 +900,9 @@ int hc_replicator_new(hc_replicator **out, const hc_replicator_opts *opts,
   r->keepalive_ms = opts->keepalive_ms ? opts->keepalive_ms : DEFAULT_KEEPALIVE_MS;
   r->timeout_ms = DEFAULT_TIMEOUT_MS;
   r->max_inflight = opts->max_inflight ? opts->max_inflight : 512;
+  r->handshake_timeout_ms = opts->version >= 2 && opts->handshake_timeout_ms
+                                ? opts->handshake_timeout_ms
+                                : HANDSHAKE_TIMEOUT_MS;
   uint8_t sk[64], pk[32];
   if (opts->static_secret_key) memcpy(sk, opts->static_secret_key, 64);
   else hc_crypto_keypair(pk, sk);
@@ -1028,7 +1031,7 @@ int hc_replicator_tick(hc_replicator *r, uint64_t now_ms) {
   if (!r->created) r->created = now_ms ? now_ms : 1;
   if (!r->last_recv) r->last_recv = now_ms;
   if (!r->last_keepalive) r->last_keepalive = now_ms;
-  if (!hc_ss_remote_ready(r->ss) && now_ms - r->created > HANDSHAKE_TIMEOUT_MS) {
+  if (!hc_ss_remote_ready(r->ss) && now_ms - r->created > r->handshake_timeout_ms) {
     fail(r, HC_ERR_TIMEOUT, "handshake timed out");
     return r->err;
   }
@@ -1047,10 +1050,12 @@ int hc_replicator_tick(hc_replicator *r, uint64_t now_ms) {
 }
 
 uint64_t hc_replicator_next_timeout(const hc_replicator *r) {
-  if (r->keepalive_ms == UINT64_MAX) return r->last_recv + r->timeout_ms;
-  uint64_t k = r->last_keepalive + r->keepalive_ms;
   uint64_t t = r->last_recv + r->timeout_ms;
-  return k < t ? k : t;
+  if (r->keepalive_ms != UINT64_MAX && r->last_keepalive + r->keepalive_ms < t)
+    t = r->last_keepalive + r->keepalive_ms;
+  if (!hc_ss_remote_ready(r->ss) && r->created + r->handshake_timeout_ms + 1 < t)
+    t = r->created + r->handshake_timeout_ms + 1;
+  return t;
 }
 
 int hc_replicator_error(const hc_replicator *r) { return r->err; }

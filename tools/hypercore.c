@@ -1096,6 +1096,10 @@ static hc_replicator *new_replicator(net_state *st, bool initiator) {
   memset(&o, 0, sizeof o);
   o.version = HC_REPLICATOR_OPTS_VERSION;
   o.is_initiator = initiator;
+  /* tests: a shorter Noise handshake timeout (default 15 s) */
+  const char *hs = getenv("HC_HANDSHAKE_TIMEOUT_MS");
+  uint64_t hs_ms;
+  if (hs && parse_u64(hs, &hs_ms)) o.handshake_timeout_ms = hs_ms;
   hc_replicator_callbacks cb;
   memset(&cb, 0, sizeof cb);
   cb.on_download = on_download;
@@ -1418,14 +1422,18 @@ static const cmd_def commands[] = {
      "core to every peer that connects, until killed.\n"
      "  --stdin   also append each line of stdin as a block (a live writer), printing\n"
      "            \"appended LENGTH\"; a line \"!truncate N\" truncates to N blocks instead\n"
-     "            (new fork) and prints \"truncated LENGTH FORK\"\n",
+     "            (new fork) and prints \"truncated LENGTH FORK\"\n"
+     "A peer that has not finished the Noise handshake after 15 s (or HC_HANDSHAKE_TIMEOUT_MS\n"
+     "from the environment) is dropped; so is one that sends anything that does not verify.\n",
      opts_serve, 1, 1, cmd_serve},
     {"clone", "KEY DIR --connect HOST:PORT [--start N] [--end M] [--live]",
      "download a core from a peer into DIR, verifying",
      "Downloads blocks [N, M) (default: all) of the core KEY into DIR, verifying every block.\n"
      "Shows progress on a terminal and one summary line on stderr when done.\n"
      "  --live   keep following the writer's appends until the connection ends (exit 0 if the\n"
-     "           clone was complete when the remote closed it)\n",
+     "           clone was complete when the remote closed it)\n"
+     "Fails (exit 1) on anything from the peer that does not verify, nothing of it is stored;\n"
+     "the Noise handshake times out after 15 s (HC_HANDSHAKE_TIMEOUT_MS in the environment).\n",
      opts_clone, 2, 2, cmd_clone},
     {"checkout", "DIR LENGTH [INDEX]", "inspect the snapshot at LENGTH",
      "Without INDEX prints the length, byte length and tree hash of the core at LENGTH;\n"

@@ -42,7 +42,7 @@ typedef struct hc_replicator_callbacks {
   void (*on_upload)(void *user, hc_replicator *r, hc_core *core, uint64_t index, size_t bytes);
 } hc_replicator_callbacks;
 
-#define HC_REPLICATOR_OPTS_VERSION 1
+#define HC_REPLICATOR_OPTS_VERSION 2
 typedef struct hc_replicator_opts {
   int version;
   bool is_initiator;
@@ -54,6 +54,9 @@ typedef struct hc_replicator_opts {
   uint64_t keepalive_ms;
   /* Maximum requests in flight per core (0: 512). */
   uint32_t max_inflight;
+  /* Version >= 2: fail the connection if the Noise handshake is not done after this long
+   * (0: 15000 ms). */
+  uint64_t handshake_timeout_ms;
 } hc_replicator_opts;
 
 /* Creates a replicator. Output (the Noise message 1 when initiator) is ready at once. */

@@ -4,6 +4,7 @@
  * crashes or leaks, and a block that passes hc_core_get_verified after a successful append is
  * the appended one. */
 #include "fuzz_util.h"
+#include "hypercore/fault.h"
 
 static const char *NAMES[4] = {"oplog", "tree", "bitfield", "data"};
 
@@ -11,20 +12,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const uint8_t *p[4];
   size_t l[4];
   fuzz_split(data, size, 4, p, l);
-  hc_storage_factory *mem = fuzz_memory(NAMES, p, l, 4);
+  hc_storage_factory *mem = fuzz_memory(NAMES, p, l, 4), *quota = NULL;
   if (!mem) return 0;
+  /* a 64 MiB disk: a corrupt tree can put the next append at any byte offset */
+  hc_fault_plan plan;
+  memset(&plan, 0, sizeof plan);
+  plan.version = HC_FAULT_PLAN_VERSION;
+  plan.max_file_size = 64u << 20;
+  if (hc_storage_fault_factory_new(&quota, mem) || hc_storage_fault_set(quota, &plan)) {
+    hc_storage_factory_free(quota);
+    hc_storage_factory_free(mem);
+    return 0;
+  }
   hc_core_opts o;
   memset(&o, 0, sizeof o);
   o.version = HC_CORE_OPTS_VERSION;
   o.no_create = true;
   hc_core *c;
   o.readonly = true;
-  if (hc_core_open(&c, mem, &o) == HC_OK) {
+  if (hc_core_open(&c, quota, &o) == HC_OK) {
     fuzz_exercise_core(c);
     hc_core_close(c);
   }
   o.readonly = false;
-  if (hc_core_open(&c, mem, &o) == HC_OK) {
+  if (hc_core_open(&c, quota, &o) == HC_OK) {
     fuzz_exercise_core(c);
     if (hc_core_writable(c) && hc_core_length(c) < 100000) {
       static const uint8_t blk[] = "fuzz-appended-block";
@@ -41,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void)hc_core_append(c, &b, 1, NULL, NULL);
       }
       hc_core_close(c);
-      if (hc_core_open(&c, mem, &o) == HC_OK) {
+      if (hc_core_open(&c, quota, &o) == HC_OK) {
         fuzz_exercise_core(c);
         hc_core_close(c);
       }
@@ -49,6 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       hc_core_close(c);
     }
   }
+  hc_storage_factory_free(quota);
   hc_storage_factory_free(mem);
   return 0;
 }

@@ -129,10 +129,15 @@ static int fs_read(hc_storage *st, uint64_t off, void *buf, size_t len) {
   return hc_storage_read(s->inner, off, buf, len);
 }
 
+static bool over_quota(const fault_factory *ff, uint64_t end, bool overflow) {
+  return ff->plan.max_file_size && (overflow || end > ff->plan.max_file_size);
+}
+
 static int fs_write(hc_storage *st, uint64_t off, const void *buf, size_t len) {
   fault_storage *s = (fault_storage *)st;
   int d = decide(s->ff, HC_FAULT_OP_WRITE);
   if (d < 0) return d;
+  if (over_quota(s->ff, off + len, off + len < off)) return HC_ERR_NOSPC;
   if (d == 1) {
     size_t keep = s->ff->plan.torn_bytes ? s->ff->plan.torn_bytes : len / 2;
     if (keep > len) keep = len;
@@ -163,6 +168,7 @@ static int fs_truncate(hc_storage *st, uint64_t size) {
   fault_storage *s = (fault_storage *)st;
   int d = decide(s->ff, HC_FAULT_OP_TRUNCATE);
   if (d < 0) return d;
+  if (over_quota(s->ff, size, false)) return HC_ERR_NOSPC;
   if (d == 1) {
     s->ff->crashed = true;
     return HC_ERR_IO;

@@ -380,6 +380,22 @@ static void test_wrapper(void) {
   CHECK_RC(hc_storage_del(s, 0, 1), HC_ERR_NOSPC);
   CHECK_RC(hc_storage_sync(s), HC_ERR_NOSPC);
   hc_storage_close(s);
+  /* quota: growing a file past max_file_size is ENOSPC, changes nothing, is not a fault */
+  memset(&p, 0, sizeof p);
+  p.version = HC_FAULT_PLAN_VERSION;
+  p.max_file_size = 16;
+  CHECK_OK(hc_storage_fault_set(ff, &p));
+  CHECK_OK(ff->open(ff, "f", 0, &s));
+  CHECK_OK(hc_storage_write(s, 10, "123456", 6));
+  CHECK_RC(hc_storage_write(s, 10, "1234567", 7), HC_ERR_NOSPC);
+  CHECK_RC(hc_storage_write(s, UINT64_MAX - 2, "abc", 3), HC_ERR_NOSPC);
+  CHECK_RC(hc_storage_truncate(s, 17), HC_ERR_NOSPC);
+  CHECK_OK(hc_storage_truncate(s, 12));
+  CHECK(!hc_storage_fault_fired(ff));
+  uint64_t qsize;
+  CHECK_OK(hc_storage_stat(s, &qsize, NULL));
+  CHECK_EQ(qsize, 12);
+  hc_storage_close(s);
   /* power loss: synced writes stay, unsynced ones are rolled back or kept */
   int seen_lost = 0, seen_kept = 0;
   for (uint64_t seed = 1; seed <= 16; seed++) {

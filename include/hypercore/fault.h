@@ -72,6 +72,9 @@ typedef struct hc_fault_plan {
   int error;           /* the error returned (HC_ERR_IO when 0) */
   size_t torn_bytes;   /* HC_FAULT_TORN: bytes of the torn write kept (0: half of it) */
   bool track_unsynced; /* remember unsynced mutations for hc_storage_fault_crash */
+  /* A quota: a write or truncate that would make a file larger than this fails with
+   * HC_ERR_NOSPC (and changes nothing), whatever the mode. 0: no limit. */
+  uint64_t max_file_size;
 } hc_fault_plan;
 
 /* Wraps `inner` (borrowed: it must outlive the wrapper and is not freed with it). Starts with

@@ -1339,7 +1339,7 @@ static int proof_manifest(hc_core *c, const hc_proof *p, hc_manifest *m, bool *i
   } else {
     hc_manifest_default(m, c->header.key); /* compat assumption */
   }
-  if (!hc_manifest_matches_key(m, c->header.key)) return HC_ERR_BAD_SIGNATURE;
+  if (!hc_manifest_matches_key(m, c->header.key)) return HC_ERR_BAD_MANIFEST;
   *is_new = true;
   return HC_OK;
 }

@@ -329,8 +329,8 @@ static void test_multisig(bool v0) {
     rq.upgrade_length = 3;
     CHECK_OK(hc_core_proof(c2, &rq, 1, &pf, &pl));
     clone = open_mem(&f4, &co, HC_OK); /* expects `key`, gets man2 */
-    CHECK_RC(hc_core_verify_proof(clone, pf, pl), HC_ERR_BAD_SIGNATURE);
-    CHECK_RC(hc_core_apply_proof(clone, pf, pl), HC_ERR_BAD_SIGNATURE);
+    CHECK_RC(hc_core_verify_proof(clone, pf, pl), HC_ERR_BAD_MANIFEST);
+    CHECK_RC(hc_core_apply_proof(clone, pf, pl), HC_ERR_BAD_MANIFEST);
     CHECK_EQ(hc_core_length(clone), 0);
     CHECK(hc_core_manifest(clone, NULL) == NULL);
     hc_free(pf);

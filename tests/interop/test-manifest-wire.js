@@ -1,0 +1,173 @@
+'use strict'
+// Non-compat and multisig cores over TCP, cloned by key alone (the manifest travels on the
+// wire: request.manifest / data.manifest), against hypercore 10 and 11:
+//  - JS writer (compat:false; 2-of-3 multisig assembled in JS) serves -> `hypercore clone KEY`:
+//    same key, manifest, length, tree hash, every block; `verify` passes.
+//  - `hypercore serve` of a C non-compat / multisig core -> JS clone by key: blocks, tree hash,
+//    JS's manifest equals C's, JS audit clean; and C -> C.
+//  - a peer whose data carries a manifest that is not the key's: the clone fails with a clear
+//    error and stores nothing.
+
+const assert = require('node:assert')
+const path = require('node:path')
+const h = require('./lib/harness')
+const u = require('./lib/repl-util')
+const mh = require('./lib/manifest-helpers')
+const bp = require('./lib/repl-badpeer')
+
+// The JS (v10 or v11) tree batch for appending `blocks`, signed by `signers` of `man`.
+function multisigSignature (core, man, signers, blocks) {
+  const batch = core.state && typeof core.state.createTreeBatch === 'function' ? core.state.createTreeBatch() : core.core.tree.batch()
+  for (const b of blocks) batch.append(b)
+  const v = mh.Verifier.fromManifest(man)
+  const parts = signers.map((kp) => {
+    const idx = v.signers.findIndex((s) => s.publicKey.equals(kp.publicKey))
+    return { signer: idx, signature: v.signers[idx].sign(batch, kp), patch: 0, nodes: null }
+  })
+  return v.assemble(parts)
+}
+
+const BATCHES = [
+  [Buffer.from('a'), Buffer.from('bb'), Buffer.alloc(0)],
+  [h.bytes(70000, 7)],
+  Array.from({ length: 20 }, (_, i) => h.bytes(i * 13, 100 + i))
+]
+
+async function cloneFromJs (v, root, name, core, blocks, man) {
+  const label = `${v} JS ${name} -> C clone`
+  const srv = await u.jsServe(core)
+  try {
+    const dir = path.join(root, `${v}-${name.replace(/\W+/g, '-')}-c`)
+    await u.cliOk(['clone', h.hex(core.key), dir, '--connect', srv.connect], { timeout: 30000 })
+    await u.cMatchesJs(dir, core, label)
+    h.checkBlocks(dir, blocks, label)
+    h.verifyOk(dir, label)
+    mh.assertSameManifest(mh.cManifest(dir), man, label)
+    assert.strictEqual(mh.cManifest(dir).compat, false, label + ': C sees non-compat')
+    h.step(`${label}: key alone -> manifest adopted, ${blocks.length} blocks, tree hash, verify OK`)
+  } finally {
+    await srv.close()
+  }
+}
+
+async function jsWriters (v, root) {
+  // compat:false single signer
+  const kp = mh.keyPair(61)
+  const w = await u.jsCore(v, null, { keyPair: kp, compat: false })
+  const blocks = await u.jsAppendBatches(w, BATCHES)
+  assert.strictEqual(h.hex(w.key), h.hex(mh.manifestKey(mh.manifest({ signers: [kp] }))))
+  await cloneFromJs(v, root, 'compat:false', w, blocks, w.manifest)
+  await w.close()
+
+  // 2-of-3 multisig, custom namespace, signatures assembled in JS
+  const kps = [mh.keyPair(71), mh.keyPair(72), mh.keyPair(73)]
+  const man = mh.manifest({ signers: kps, quorum: 2, namespace: Buffer.alloc(32, 0x33) })
+  const m = await u.jsCore(v, null, { manifest: man })
+  assert.strictEqual(h.hex(m.key), h.hex(mh.manifestKey(man)))
+  const mblocks = []
+  for (const [i, b] of BATCHES.entries()) {
+    await m.append(b, { signature: multisigSignature(m, man, [kps[i % 3], kps[(i + 1) % 3]], b) })
+    mblocks.push(...b)
+  }
+  await cloneFromJs(v, root, 'multisig', m, mblocks, man)
+  await m.close()
+}
+
+async function jsClonesC (v, server, cdir, blocks, label) {
+  const reader = await u.jsCore(v, server.key)
+  const conn = await u.jsConnect(reader, server.port)
+  try {
+    await u.withTimeout((async () => {
+      await reader.update({ wait: true })
+      await reader.download({ start: 0, end: reader.length }).done()
+    })(), 30000, label)
+    const cinfo = h.info(cdir)
+    h.assertState({ length: reader.length, fork: reader.fork, treeHash: h.hex(await reader.treeHash()) },
+      { length: cinfo.length, fork: cinfo.fork, treeHash: cinfo.treeHash }, label)
+    await u.jsCheckBlocks(reader, blocks, label)
+    assert.ok(reader.manifest, label + ': JS got the manifest')
+    mh.assertSameManifest(mh.cManifest(cdir), reader.manifest, label)
+    await u.jsAudit(v, reader, label)
+    h.step(`${label}: key alone -> manifest, ${blocks.length} blocks, tree hash, audit OK`)
+  } finally {
+    conn.close()
+    await reader.close()
+  }
+}
+
+async function cWriters (root) {
+  const kps = [mh.keyPair(81), mh.keyPair(82), mh.keyPair(83)]
+  const cores = []
+  const nc = path.join(root, 'c-noncompat')
+  h.cli(['create', nc, '--seed', h.hex(Buffer.alloc(32, 80)), '--non-compat'])
+  cores.push({ name: 'non-compat', dir: nc, blocks: u.cAppendBatches(nc, BATCHES) })
+  const ms = path.join(root, 'c-multisig')
+  h.cli(['create', ms, '--signers', kps.map(mh.pkHex).join(','), '--quorum', '2'])
+  const mblocks = []
+  for (const [i, b] of BATCHES.entries()) {
+    // the CLI takes blocks as arguments: use text blocks here
+    const txt = b.map((x, j) => `b${i}-${j}-${x.length}`)
+    h.cli(['append', ms, '--signer-keys', mh.skHex(kps[i % 3]) + ',' + mh.skHex(kps[(i + 2) % 3]), ...txt])
+    mblocks.push(...txt.map((s) => Buffer.from(s)))
+  }
+  cores.push({ name: 'multisig', dir: ms, blocks: mblocks })
+  for (const c of cores) {
+    h.verifyOk(c.dir, 'C ' + c.name)
+    const server = await u.startCServer(c.dir)
+    try {
+      for (const v of u.VERSIONS) await jsClonesC(v, server, c.dir, c.blocks, `${v} C ${c.name} serve -> JS clone`)
+      const dir = path.join(root, c.name + '-c-c')
+      await u.cliOk(['clone', server.key, dir, '--connect', server.connect])
+      h.assertState(h.info(dir), { length: c.blocks.length, treeHash: h.info(c.dir).treeHash }, `C ${c.name} -> C clone`)
+      h.checkBlocks(dir, c.blocks, `C ${c.name} -> C clone`)
+      h.verifyOk(dir, `C ${c.name} -> C clone`)
+      h.step(`C ${c.name} serve -> C clone OK`)
+    } finally {
+      await server.stop()
+    }
+  }
+}
+
+// A JS v10 peer that answers honestly except that the manifest in its data is another core's.
+async function wrongManifest (root) {
+  const kps = [mh.keyPair(91), mh.keyPair(92), mh.keyPair(93)]
+  const man = mh.manifest({ signers: kps, quorum: 2 })
+  const core = await u.jsCore('v10', null, { manifest: man })
+  await core.append([Buffer.from('x'), Buffer.from('y')], { signature: multisigSignature(core, man, [kps[0], kps[1]], [Buffer.from('x'), Buffer.from('y')]) })
+  const other = mh.manifest({ signers: [kps[0], kps[1]], quorum: 2 })
+  let sent = 0
+  const srv = await bp.serve(core, {
+    async onrequest (peer, msg) {
+      const d = await bp.honestData(peer.core, msg)
+      if (!d) return peer.send(bp.T.noData, { request: msg.id })
+      if (d.manifest || msg.manifest) { d.manifest = other; sent++ }
+      peer.send(bp.T.data, d)
+    }
+  }, { closeAfterMs: 5000 })
+  const dir = path.join(root, 'wrong-manifest')
+  const label = 'data with a manifest that is not the key\'s'
+  try {
+    const r = await u.runC(['clone', h.hex(core.key), dir, '--connect', srv.connect], { timeout: 20000 })
+    assert.strictEqual(r.status, 1, `${label}: clone exited ${r.status}; stderr ${r.stderr}`)
+    assert.match(r.stderr, /^hypercore: \w+: .*manifest does not hash to the core key/m, label + ': error message')
+    assert.ok(sent > 0, label + ': the C clone asked for the manifest')
+    const inf = h.run(['info', dir, '--json'])
+    if (inf.status === 0) {
+      const j = JSON.parse(inf.stdout.toString())
+      assert.strictEqual(Number(j.length), 0, label + ': nothing stored')
+      assert.strictEqual(h.run(['manifest', dir]).status, 1, label + ': no manifest adopted')
+    }
+    const msg = r.stderr.split('\n').find((l) => l.startsWith('hypercore:'))
+    h.step(`${label}: clone fails (${msg}), nothing stored`)
+  } finally {
+    await srv.close()
+    await core.close()
+  }
+}
+
+h.main(async () => {
+  const root = h.tmpdir('hc-manifest-wire-')
+  for (const v of u.VERSIONS) await jsWriters(v, root)
+  await cWriters(root)
+  await wrongManifest(root)
+})

@@ -1282,6 +1282,15 @@ static int serve_stdin(void *user, hc_net *net, int fd) {
   return 0;
 }
 
+/* serve stops cleanly (connections closed, core flushed and closed) on SIGTERM / SIGINT. */
+static volatile sig_atomic_t serve_stop_signal;
+static void serve_on_signal(int sig) { serve_stop_signal = sig; }
+static bool serve_stopped(void *user, hc_net *net) {
+  (void)user;
+  (void)net;
+  return serve_stop_signal != 0;
+}
+
 static int cmd_serve(ctx *c) {
   const char *listen_spec = optval(c, "listen");
   char host[256] = "127.0.0.1";
@@ -1312,7 +1321,15 @@ static int cmd_serve(ctx *c) {
   printf("key %s\nport %u\n", hex, bound);
   fflush(stdout);
   if (writer) hc_net_watch_fd(net, STDIN_FILENO, serve_stdin, &st);
-  rc = hc_net_run(net, -1, NULL, NULL);
+  struct sigaction sa, old_term, old_int;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = serve_on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, &old_term);
+  sigaction(SIGINT, &sa, &old_int);
+  rc = hc_net_run(net, -1, serve_stopped, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGINT, &old_int, NULL);
   hc_net_free(net);
   free(st.line);
   hc_core_close(core);
@@ -1419,7 +1436,7 @@ static const cmd_def commands[] = {
      NULL, 1, 1, cmd_purge},
     {"serve", "DIR [--listen HOST:PORT] [--stdin]", "serve the core to every peer that connects",
      "Listens (default 127.0.0.1, any port), prints \"key KEY\" and \"port PORT\", and serves the\n"
-     "core to every peer that connects, until killed.\n"
+     "core to every peer that connects, until SIGTERM or SIGINT (then exits 0).\n"
      "  --stdin   also append each line of stdin as a block (a live writer), printing\n"
      "            \"appended LENGTH\"; a line \"!truncate N\" truncates to N blocks instead\n"
      "            (new fork) and prints \"truncated LENGTH FORK\"\n"

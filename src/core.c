@@ -478,7 +478,8 @@ bool hc_core_writable(const hc_core *c) {
   if (!c->header.has_secret_key) return false;
   if (!c->header.has_manifest) return memcmp(c->header.public_key, c->header.key, 32) == 0;
   for (size_t i = 0; i < c->header.manifest.nsigners; i++)
-    if (memcmp(c->header.manifest.signers[i].public_key, c->header.public_key, 32) == 0) return true;
+    if (memcmp(c->header.manifest.signers[i].public_key, c->header.public_key, 32) == 0)
+      return c->header.manifest.quorum <= 1; /* multisig: one key pair alone cannot sign */
   return false;
 }
 

@@ -345,6 +345,7 @@ static void test_multisig(bool v0) {
   hc_storage_factory_free(f);
   o.seed = ps[1].seed;
   c = open_mem(&f, &o, HC_OK);
+  CHECK(!hc_core_writable(c)); /* a signer, but quorum 2 */
   CHECK_RC(hc_core_append(c, ABC, 3, NULL, NULL), HC_ERR_NOT_WRITABLE);
   CHECK_EQ(hc_core_length(c), 0);
   hc_core_close(c);

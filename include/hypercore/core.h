@@ -76,7 +76,9 @@ HC_EXPORT uint64_t hc_core_length(const hc_core *core);
 HC_EXPORT uint64_t hc_core_byte_length(const hc_core *core);
 HC_EXPORT uint64_t hc_core_fork(const hc_core *core);
 HC_EXPORT uint64_t hc_core_contiguous_length(const hc_core *core);
-/* True when the core holds a secret key that may sign (appends also need a writable open). */
+/* True when the core holds a secret key that may sign alone: the compat key, or a signer of the
+ * manifest when its quorum is 1 (appends also need a writable open). Multisig cores append with
+ * hc_core_append_signed. */
 HC_EXPORT bool hc_core_writable(const hc_core *core);
 /* The current signature (NULL when length is 0 or unsigned) and its length. */
 HC_EXPORT const uint8_t *hc_core_signature(const hc_core *core, size_t *len);

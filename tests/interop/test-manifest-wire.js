@@ -4,7 +4,7 @@
 //  - JS writer (compat:false; 2-of-3 multisig assembled in JS) serves -> `hypercore clone KEY`:
 //    same key, manifest, length, tree hash, every block; `verify` passes.
 //  - `hypercore serve` of a C non-compat / multisig core -> JS clone by key: blocks, tree hash,
-//    JS's manifest equals C's, JS audit clean; and C -> C.
+//    JS's manifest equals C's, JS audit clean; and C -> C. Also a prologue core both ways.
 //  - a peer whose data carries a manifest that is not the key's: the clone fails with a clear
 //    error and stores nothing.
 
@@ -71,6 +71,25 @@ async function jsWriters (v, root) {
   }
   await cloneFromJs(v, root, 'multisig', m, mblocks, man)
   await m.close()
+
+  // a prologue (3 blocks fixed by their tree hash), then signed appends
+  const pro = await prologueOf(PROLOGUE)
+  const pkp = mh.keyPair(65)
+  const p = await u.jsCore(v, null, { keyPair: pkp, manifest: { signers: [{ publicKey: pkp.publicKey }], prologue: pro } })
+  await p.append(PROLOGUE)
+  await p.append([Buffer.from('after 1'), Buffer.from('after 2')])
+  await cloneFromJs(v, root, 'prologue', p, [...PROLOGUE, Buffer.from('after 1'), Buffer.from('after 2')], p.manifest)
+  await p.close()
+}
+
+const PROLOGUE = [Buffer.from('pro-a'), Buffer.from('pro-b'), Buffer.from('pro-c')]
+
+async function prologueOf (blocks) {
+  const scratch = await u.jsCore('v10')
+  await scratch.append(blocks)
+  const hash = await scratch.treeHash()
+  await scratch.close()
+  return { hash, length: blocks.length }
 }
 
 async function jsClonesC (v, server, cdir, blocks, label) {
@@ -111,6 +130,12 @@ async function cWriters (root) {
     mblocks.push(...txt.map((s) => Buffer.from(s)))
   }
   cores.push({ name: 'multisig', dir: ms, blocks: mblocks })
+  const pd = path.join(root, 'c-prologue')
+  const pro = await prologueOf(PROLOGUE)
+  h.cli(['create', pd, '--seed', h.hex(Buffer.alloc(32, 84)), '--prologue', h.hex(pro.hash) + ':' + pro.length])
+  h.cli(['append', pd, ...PROLOGUE.map(String)])
+  h.cli(['append', pd, 'c after'])
+  cores.push({ name: 'prologue', dir: pd, blocks: [...PROLOGUE, Buffer.from('c after')] })
   for (const c of cores) {
     h.verifyOk(c.dir, 'C ' + c.name)
     const server = await u.startCServer(c.dir)

@@ -50,6 +50,7 @@ async function cReader (label, root, key, connect, blocks, stateOf) {
   // get --connect of a block already local does not need the peer
   h.assertBuf(await u.cliOk(['get', dir, PICKS[0], '--connect', '127.0.0.1:1']), blocks[PICKS[0]], `${label}: local get with a dead peer`)
   h.step(`${label}: ${PICKS.length} gets + range ${RANGE}, rest not local, verify OK`)
+  return dir
 }
 
 async function jsReader (v, label, key, port, blocks, cdir) {
@@ -66,6 +67,28 @@ async function jsReader (v, label, key, port, blocks, cdir) {
     assert.strictEqual(reader.contiguousLength, 0, `${label}: JS contiguousLength`)
     await u.jsCheckBlocks(reader, expected(blocks), label)
     h.step(`${label}: ${PICKS.length} gets + range ${RANGE}, has() false for the rest`)
+
+    // the sparse JS reader serves what it has to a C reader (want/bitfield/range paths)
+    conn.close()
+    const srv = await u.jsServe(reader)
+    try {
+      const dir = path.join(h.tmpdir('hc-sparse-'), 'from-sparse')
+      h.cli(['create', dir, '--key', key])
+      await u.cliOk(['clone', key, dir, '--connect', srv.connect, '--start', RANGE[0], '--end', RANGE[1]])
+      h.assertBuf(await u.cliOk(['get', dir, 77, '--connect', srv.connect]), blocks[77], `${label}: C get 77 from the sparse JS peer`)
+      const miss = await u.runC(['get', dir, 3, '--connect', srv.connect, '--timeout', 1500])
+      assert.strictEqual(miss.status, 1, `${label}: get of a block the sparse peer lacks: ${miss.stderr}`)
+      assert.match(miss.stderr, /timed out waiting for block 3/, `${label}: get 3`)
+      const want = expected(blocks).map((b, i) => (i >= RANGE[0] && i < RANGE[1]) || i === 77 ? b : null)
+      h.assertState(h.info(dir), { length: N, treeHash: cinfo.treeHash, contiguousLength: 0 }, label + ' C from sparse JS')
+      for (let i = 0; i < N; i++) {
+        if (want[i]) h.assertBuf(h.cli(['get', dir, i]), want[i], `${label}: C from sparse JS: block ${i}`)
+      }
+      h.verifyOk(dir, label + ' C from sparse JS')
+      h.step(`${label}: the sparse JS reader served range ${RANGE} and block 77 to C; a missing block times out`)
+    } finally {
+      await srv.close()
+    }
   } finally {
     conn.close()
     await reader.close()
@@ -95,8 +118,36 @@ h.main(async () => {
   try {
     for (const v of u.VERSIONS) await jsReader(v, `${v} C writer -> JS sparse reader`, server.key, server.port, blocks, cdir)
     const ci = h.info(cdir)
-    await cReader('C writer -> C sparse reader', root, server.key, server.connect, blocks,
+    const sparseDir = await cReader('C writer -> C sparse reader', root, server.key, server.connect, blocks,
       async () => ({ length: ci.length, fork: ci.fork, treeHash: ci.treeHash }))
+    await server.stop()
+
+    // the sparse C reader serves what it has to JS readers
+    const sparse = await u.startCServer(sparseDir)
+    try {
+      for (const v of u.VERSIONS) {
+        const label = `${v} sparse C reader -> JS`
+        const r = await u.jsCore(v, sparse.key)
+        const conn = await u.jsConnect(r, sparse.port)
+        try {
+          await u.withTimeout((async () => {
+            h.assertBuf(await r.get(77), blocks[77], label + ': get 77')
+            await r.download({ start: RANGE[0], end: RANGE[1] }).done()
+          })(), 10000, label)
+          assert.strictEqual(r.length, N, label + ': length')
+          assert.strictEqual(h.hex(await r.treeHash()), ci.treeHash, label + ': tree hash')
+          await assert.rejects(r.get(3, { timeout: 500 }), /timeout|TIMEOUT/i, label + ': get of a block the C peer lacks')
+          for (let i = RANGE[0]; i < RANGE[1]; i++) h.assertBuf(await r.get(i), blocks[i], `${label}: block ${i}`)
+          assert.strictEqual(await r.has(0), false)
+          h.step(`${label}: block 77 and range ${RANGE} from a sparse C peer; a missing block times out`)
+        } finally {
+          conn.close()
+          await r.close()
+        }
+      }
+    } finally {
+      await sparse.stop()
+    }
   } finally {
     await server.stop()
   }

@@ -478,6 +478,31 @@ static void test_decode_bad(void) {
   CHECK_RC(hc_manifest_build(&mp, NULL, 0, &l), HC_ERR_INVALID_ARG);
 }
 
+/* Patched proofs: rejected with allowPatch (unsupported), the patch length ignored without it
+ * (as the reference). */
+static void test_patch(void) {
+  pair p;
+  make_pair(&p, 0x61);
+  for (int allow = 0; allow < 2; allow++) {
+    hc_manifest m;
+    hc_manifest_default(&m, p.pk);
+    m.allow_patch = allow != 0;
+    uint8_t key[32], th[32], sig[128];
+    CHECK_OK(hc_manifest_hash(&m, key));
+    memset(th, 0x44, 32);
+    size_t s, sl;
+    hc_manifest_proof pr;
+    pr.signer = 0;
+    CHECK_OK(hc_manifest_partial(&m, key, th, 5, 0, p.sk, &s, pr.signature));
+    CHECK_OK(hc_manifest_assemble(&m, &pr, 1, sig, sizeof sig, &sl));
+    CHECK_EQ(sl, 68);
+    CHECK_OK(hc_manifest_verify(&m, key, th, 5, 0, sig, sl));
+    sig[66] = 2; /* patch length 2 */
+    CHECK_RC(hc_manifest_verify(&m, key, th, 5, 0, sig, sl), allow ? HC_ERR_BAD_SIGNATURE : HC_OK);
+    CHECK_RC(hc_manifest_verify(&m, key, th, 5, 0, sig, sl - 1), HC_ERR_BAD_SIGNATURE); /* truncated */
+  }
+}
+
 int main(void) {
   CHECK_OK(hc_crypto_init());
   test_non_compat_vector();
@@ -486,6 +511,7 @@ int main(void) {
   test_v0_single();
   test_prologue();
   test_decode_bad();
+  test_patch();
   printf("test_manifest: ok\n");
   return 0;
 }

@@ -910,8 +910,22 @@ int hc_core_byte_offset(hc_core *c, uint64_t index, uint64_t *offset) {
 
 /* ---- truncate / clear ---- */
 
+static int truncate_impl(hc_core *c, uint64_t new_length, uint64_t fork, const append_mode *am);
+
 int hc_core_truncate_fork(hc_core *c, uint64_t new_length, uint64_t fork) {
-  if (c->readonly || !hc_core_writable(c)) return HC_ERR_NOT_WRITABLE;
+  append_mode am = {APPEND_SIGN, NULL, 0, NULL, NULL};
+  return truncate_impl(c, new_length, fork, &am);
+}
+
+int hc_core_truncate_signed(hc_core *c, uint64_t new_length, uint64_t fork,
+                            const uint8_t *signature, size_t signature_len) {
+  if (!c) return HC_ERR_INVALID_ARG;
+  append_mode am = {APPEND_EXTERNAL, signature, signature_len, NULL, NULL};
+  return truncate_impl(c, new_length, fork, &am);
+}
+
+static int truncate_impl(hc_core *c, uint64_t new_length, uint64_t fork, const append_mode *am) {
+  if (c->readonly || (am->mode == APPEND_SIGN && !hc_core_writable(c))) return HC_ERR_NOT_WRITABLE;
   if (c->failed) return HC_ERR_IO;
   if (new_length > c->tree.length) return HC_ERR_OUT_OF_RANGE;
   if (fork < c->tree.fork) return HC_ERR_INVALID_ARG;
@@ -919,7 +933,9 @@ int hc_core_truncate_fork(hc_core *c, uint64_t new_length, uint64_t fork) {
   hc_merkle_batch b;
   hc_merkle_batch_init(&b, &c->tree);
   int rc = hc_merkle_batch_truncate(&b, new_length, fork);
-  if (!rc && new_length > 0) rc = sign_batch(c, &b);
+  if (!rc && new_length > 0)
+    rc = am->mode == APPEND_EXTERNAL ? set_external_signature(c, &b, am->sig, am->siglen)
+                                     : sign_batch(c, &b);
   uint64_t old = c->tree.length;
   if (!rc) {
     hc_oplog_entry e;

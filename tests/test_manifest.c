@@ -340,6 +340,21 @@ static void test_multisig(bool v0) {
     hc_storage_factory_free(f4);
   }
 
+  /* truncate with an external multisig signature of (tree hash at 2, 2, fork 1) */
+  CHECK_RC(hc_core_truncate(c, 2), HC_ERR_NOT_WRITABLE);
+  CHECK_OK(hc_core_tree_hash(c, 2, h));
+  sign2(man, ml, &ps[0], &ps[1], h, 2, 1, parts);
+  CHECK_OK(hc_multisig_assemble(man, ml, parts, 1, sig, sizeof sig, &sl));
+  CHECK_RC(hc_core_truncate_signed(c, 2, 1, sig, sl), HC_ERR_BAD_SIGNATURE); /* short */
+  CHECK_OK(hc_multisig_assemble(man, ml, parts, 2, sig, sizeof sig, &sl));
+  CHECK_RC(hc_core_truncate_signed(c, 2, 0, sig, sl), HC_ERR_BAD_SIGNATURE); /* other fork */
+  CHECK_EQ(hc_core_length(c), 4);
+  CHECK_EQ(hc_core_fork(c), 0);
+  CHECK_OK(hc_core_truncate_signed(c, 2, 1, sig, sl));
+  CHECK_EQ(hc_core_length(c), 2);
+  CHECK_EQ(hc_core_fork(c), 1);
+  CHECK_OK(hc_core_verify(c, NULL));
+
   /* the core opened with one signer's key pair still cannot sign alone (quorum 2) */
   hc_core_close(c);
   hc_storage_factory_free(f);

@@ -477,6 +477,28 @@ static int cmd_create(ctx *c) {
   return out_printf(c, "%s\n", hex);
 }
 
+/* --signer-keys SK,SK,...: each key signs (tree hash, length, fork) as a signer of the core's
+ * manifest; the partials are assembled into sig (*sl bytes). 0 or the exit code. */
+static int multisig_signature(ctx *c, hc_core *core, const char *sks, const uint8_t hash[32],
+                              uint64_t len, uint64_t fork, uint8_t *sig, size_t cap, size_t *sl) {
+  static uint8_t keys[HC_MANIFEST_MAX_SIGNERS * 64];
+  hc_multisig_partial parts[HC_MANIFEST_MAX_SIGNERS];
+  size_t nk, ml;
+  if (!parse_hex_list(sks, 64, keys, HC_MANIFEST_MAX_SIGNERS, &nk))
+    return usage_err(c->cmd, "--signer-keys must be a comma-separated list of 128-hex secret keys");
+  const uint8_t *man = hc_core_manifest(core, &ml);
+  if (!man) return fail(c, "the core has no manifest");
+  int rc = HC_OK;
+  for (size_t i = 0; i < nk && rc == HC_OK; i++)
+    rc = hc_multisig_sign(man, ml, keys + 64 * i, hash, len, fork, &parts[i]);
+  memset(keys, 0, sizeof(keys));
+  if (rc == HC_ERR_NOT_FOUND) return fail(c, "a --signer-keys key is not a signer of this core");
+  if (rc == HC_OK) rc = hc_multisig_assemble(man, ml, parts, nk, sig, cap, sl);
+  if (rc == HC_ERR_INVALID_ARG) return fail(c, "--signer-keys names a signer twice");
+  if (rc != HC_OK) return fail(c, "cannot sign: %s", hc_strerror(rc));
+  return 0;
+}
+
 static int do_append(ctx *c, hc_core *core, const hc_buf *blocks, size_t n, uint64_t *length) {
   for (size_t i = 0; i < n; i++)
     if (blocks[i].len > HC_MAX_BLOCK_BYTES)
@@ -485,23 +507,15 @@ static int do_append(ctx *c, hc_core *core, const hc_buf *blocks, size_t n, uint
   const char *sks = optval(c, "signer-keys");
   int rc;
   if (sks) { /* multisig: each secret key signs, the partials are assembled */
-    static uint8_t keys[HC_MANIFEST_MAX_SIGNERS * 64];
-    hc_multisig_partial parts[HC_MANIFEST_MAX_SIGNERS];
-    size_t nk, ml, sl;
-    uint8_t hash[HC_HASH_BYTES], sig[HC_MANIFEST_MAX_SIGNERS * 80];
+    static uint8_t sig[HC_MANIFEST_MAX_SIGNERS * 80];
+    uint8_t hash[HC_HASH_BYTES];
     uint64_t len, fork;
-    if (!parse_hex_list(sks, 64, keys, HC_MANIFEST_MAX_SIGNERS, &nk))
-      return usage_err(c->cmd, "--signer-keys must be a comma-separated list of 128-hex secret keys");
-    const uint8_t *man = hc_core_manifest(core, &ml);
-    if (!man) return fail(c, "the core has no manifest");
+    size_t sl;
     rc = hc_core_batch_hash(core, blocks, n, hash, &len, &fork);
-    for (size_t i = 0; i < nk && rc == HC_OK; i++)
-      rc = hc_multisig_sign(man, ml, keys + 64 * i, hash, len, fork, &parts[i]);
-    memset(keys, 0, sizeof(keys));
-    if (rc == HC_ERR_NOT_FOUND) return fail(c, "a --signer-keys key is not a signer of this core");
-    if (rc == HC_OK) rc = hc_multisig_assemble(man, ml, parts, nk, sig, sizeof(sig), &sl);
-    if (rc == HC_ERR_INVALID_ARG) return fail(c, "--signer-keys names a signer twice");
-    if (rc == HC_OK) rc = hc_core_append_signed(core, blocks, n, sig, sl, length, NULL);
+    if (rc != HC_OK) return write_fail(c, rc);
+    int ret = multisig_signature(c, core, sks, hash, len, fork, sig, sizeof(sig), &sl);
+    if (ret) return ret;
+    rc = hc_core_append_signed(core, blocks, n, sig, sl, length, NULL);
   } else {
     rc = hc_core_append(core, blocks, n, length, NULL);
   }
@@ -821,13 +835,27 @@ static int cmd_truncate(ctx *c) {
   hc_core *core;
   if ((ret = open_core(c, c->pos[0], false, &core))) return ret;
   uint64_t length = hc_core_length(core);
+  const char *sks = optval(c, "signer-keys");
   int rc;
-  if (!hc_core_writable(core))
+  if (!hc_core_writable(core) && !sks) {
     rc = HC_ERR_NOT_WRITABLE;
-  else if (nl > length)
+  } else if (nl > length) {
     rc = HC_ERR_OUT_OF_RANGE;
-  else
+  } else if (sks) { /* multisig: sign the truncated tree at fork + 1 */
+    static uint8_t sig[HC_MANIFEST_MAX_SIGNERS * 80];
+    uint8_t hash[HC_HASH_BYTES];
+    size_t sl = 0;
+    uint64_t fork = hc_core_fork(core) + 1;
+    rc = hc_core_tree_hash(core, nl, hash);
+    if (rc == HC_OK && nl > 0 &&
+        (ret = multisig_signature(c, core, sks, hash, nl, fork, sig, sizeof(sig), &sl))) {
+      hc_core_close(core);
+      return ret;
+    }
+    if (rc == HC_OK) rc = hc_core_truncate_signed(core, nl, fork, sig, sl);
+  } else {
     rc = hc_core_truncate(core, nl);
+  }
   if (rc == HC_ERR_OUT_OF_RANGE)
     ret = fail(c, "length %" PRIu64 " out of range (length %" PRIu64 ")", nl, length);
   else if (rc != HC_OK)
@@ -1343,6 +1371,7 @@ static const char *const opts_create[] = {"seed=", "secret-key=", "key=", "overw
                                            "quorum=", "prologue=", NULL};
 static const char *const opts_append[] = {"raw", "encryption-key=", "signer-keys=", NULL};
 static const char *const opts_manifest[] = {"hex", NULL};
+static const char *const opts_truncate[] = {"signer-keys=", NULL};
 static const char *const opts_cat[] = {"start=", "end=", "encryption-key=", NULL};
 static const char *const opts_info[] = {"json", "length=", "encryption-key=", NULL};
 static const char *const opts_user_data[] = {"delete", NULL};
@@ -1411,9 +1440,11 @@ static const cmd_def commands[] = {
      "Recomputes the hashes of all stored blocks and checks the signed tree.\n"
      "Exit 0 when everything verifies, 1 naming the first bad block otherwise.\n",
      NULL, 1, 1, cmd_verify},
-    {"truncate", "DIR LENGTH", "truncate to LENGTH (bumps the fork)",
-     "Truncates the core to LENGTH blocks, bumps the fork and prints \"LENGTH FORK\".\n", NULL,
-     2, 2, cmd_truncate},
+    {"truncate", "DIR LENGTH [--signer-keys HEX128,...]", "truncate to LENGTH (bumps the fork)",
+     "Truncates the core to LENGTH blocks, bumps the fork and prints \"LENGTH FORK\".\n"
+     "  --signer-keys HEX128,...   sign with these secret keys of the manifest's signers\n"
+     "                             (a multisig core) instead of the core's key pair\n",
+     opts_truncate, 2, 2, cmd_truncate},
     {"clear", "DIR START END", "drop local data of blocks [START, END)",
      "Drops the locally stored data of blocks [START, END); the tree is kept.\n", NULL, 3, 3,
      cmd_clear},

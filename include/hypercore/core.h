@@ -142,6 +142,13 @@ HC_EXPORT int hc_core_truncate(hc_core *core, uint64_t new_length);
 /* As hc_core_truncate with an explicit fork id (must be >= the current one). */
 HC_EXPORT int hc_core_truncate_fork(hc_core *core, uint64_t new_length, uint64_t fork);
 
+/* As hc_core_truncate_fork with an externally made signature of the truncated tree (what to
+ * sign: hc_core_tree_hash at new_length, new_length, fork; see hc_multisig_sign), verified
+ * first: HC_ERR_BAD_SIGNATURE and nothing changes if it does not verify. new_length 0 needs no
+ * signature. */
+HC_EXPORT int hc_core_truncate_signed(hc_core *core, uint64_t new_length, uint64_t fork,
+                                      const uint8_t *signature, size_t signature_len);
+
 /* Drops local data of blocks [start, end) (the tree stays); *freed (may be NULL) gets the bytes
  * of block data released. */
 HC_EXPORT int hc_core_clear(hc_core *core, uint64_t start, uint64_t end, uint64_t *freed);

@@ -94,7 +94,27 @@ async function cMadeMultisig (root) {
   blocks.push(Buffer.from('js multisig'))
   h.checkBlocks(dir, blocks, label + ' after JS append')
   h.verifyOk(dir, label + ' after JS append')
-  h.step(`${label}: quorum enforced, JS reads/verifies, JS-assembled append verified by C`)
+  // C truncates with a multisig signature (fork 1); JS sees it and verifies; JS truncates
+  // again with a signature assembled in JS (fork 2) and C verifies
+  h.cliFails(['truncate', dir, '2', '--signer-keys', mh.skHex(kps[1])], undefined, 'truncate short of quorum')
+  assert.strictEqual(h.info(dir).length, 4, label + ': nothing truncated by a short signature')
+  assert.strictEqual(h.cliText(['truncate', dir, '2', '--signer-keys', mh.skHex(kps[0]) + ',' + mh.skHex(kps[1])]), '2 1')
+  const t = await openJs(dir)
+  assert.strictEqual(t.length, 2, label + ': JS length after C truncate')
+  assert.strictEqual(t.fork, 1, label + ': JS fork after C truncate')
+  assert.ok(mh.jsHeadVerifies(t), label + ': JS verifies the C truncation signature')
+  const tb = await t.core.tree.truncate(1, 2)
+  const tv = mh.Verifier.fromManifest(jm)
+  const signature = tv.assemble([kps[2], kps[0]].map((kp) => {
+    const idx = tv.signers.findIndex((s) => s.publicKey.equals(kp.publicKey))
+    return { signer: idx, signature: tv.signers[idx].sign(tb, kp), patch: 0, nodes: null }
+  }))
+  await t.truncate(1, { fork: 2, signature })
+  await t.close()
+  h.assertState(h.info(dir), { length: 1, fork: 2 }, label + ' after JS truncate')
+  h.checkBlocks(dir, blocks.slice(0, 1), label + ' after JS truncate')
+  h.verifyOk(dir, label + ' after JS truncate')
+  h.step(`${label}: quorum enforced, JS reads/verifies, JS-assembled append verified by C, multisig truncations both ways`)
 }
 
 async function cMadePrologue (root) {

@@ -31,6 +31,6 @@ for t in "${TARGETS[@]}"; do
     echo "    CRASH: see $BUILD/$t.log and $BUILD/artifacts/$t/"
     status=1
   fi
-  grep -E "^stat::number_of_executed_units|^#[0-9]+ +DONE" "$BUILD/$t.log" | tail -2 | sed 's/^/    /'
+  grep -E "^stat::number_of_executed_units|^#[0-9]+[[:space:]]+DONE" "$BUILD/$t.log" | tail -2 | sed 's/^/    /'
 done
 exit $status

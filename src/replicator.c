@@ -20,6 +20,11 @@
 #define HANDSHAKE_TIMEOUT_MS 15000
 #define RBITS_MAX_PAGES 8192             /* remote bitfield memory cap (32 MiB) */
 #define MAX_SEGMENTS_WANTED 4096
+/* Backpressure on answers: while this much output is waiting for the socket, requests from
+ * the remote are queued (as the reference's receiverQueue waits for protomux drain) instead
+ * of being answered, so a peer that asks but does not read cannot grow our memory. */
+#define OUT_HIGH_WATER (4u << 20)
+#define MAX_QUEUED_REQUESTS 65536 /* per channel; the reference keeps at most 512 in flight */
 
 /* ---- a sparse bitset for remote "have" bits (hash of 4 KiB pages, capped) ---- */
 
@@ -183,6 +188,9 @@ typedef struct rpeer {
   uint64_t *segments_wanted;
   size_t nsegments;
   bool broadcasted_contig;
+  /* remote requests waiting for our output to drain (FIFO ring) */
+  hc_msg_request *rq;
+  size_t rq_head, rq_len, rq_cap;
 } rpeer;
 
 struct hc_replicator {
@@ -486,7 +494,78 @@ static void on_sync(rpeer *p, const hc_msg_sync *m) {
   update_peer(p);
 }
 
+static size_t out_backlog(hc_replicator *r) {
+  const uint8_t *d;
+  size_t n;
+  hc_ss_pending_out(r->ss, &d, &n);
+  return n;
+}
+
+static void answer_request(rpeer *p, const hc_msg_request *m);
+
 static void on_request(rpeer *p, const hc_msg_request *m) {
+  if (p->rq_len == 0 && out_backlog(p->r) < OUT_HIGH_WATER) {
+    answer_request(p, m);
+    return;
+  }
+  if (p->rq_len >= MAX_QUEUED_REQUESTS)
+    return fail(p->r, HC_ERR_PROTOCOL, "remote sent more than %u requests without reading the answers",
+                MAX_QUEUED_REQUESTS);
+  if (p->rq_len == p->rq_cap) {
+    size_t cap = p->rq_cap ? p->rq_cap * 2 : 64;
+    hc_msg_request *n = malloc(cap * sizeof *n);
+    if (!n) return fail(p->r, HC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < p->rq_len; i++) n[i] = p->rq[(p->rq_head + i) % p->rq_cap];
+    free(p->rq);
+    p->rq = n;
+    p->rq_cap = cap;
+    p->rq_head = 0;
+  }
+  p->rq[(p->rq_head + p->rq_len) % p->rq_cap] = *m;
+  p->rq_len++;
+}
+
+/* A cancel drops a queued request (answered ones cannot be taken back). */
+static void on_cancel(rpeer *p, uint64_t id) {
+  for (size_t i = 0; i < p->rq_len; i++) {
+    size_t k = (p->rq_head + i) % p->rq_cap;
+    if (p->rq[k].id != id) continue;
+    for (size_t j = i; j + 1 < p->rq_len; j++)
+      p->rq[(p->rq_head + j) % p->rq_cap] = p->rq[(p->rq_head + j + 1) % p->rq_cap];
+    p->rq_len--;
+    return;
+  }
+}
+
+static void drop_request_queue(rpeer *p) {
+  free(p->rq);
+  p->rq = NULL;
+  p->rq_head = p->rq_len = p->rq_cap = 0;
+}
+
+/* Answers queued requests while the output backlog is below the high-water mark. */
+static void drain_requests(hc_replicator *r) {
+  bool more = true;
+  while (more && !r->err) {
+    more = false;
+    for (size_t i = 0; i < r->npeers && !r->err; i++) {
+      rpeer *p = r->peers[i];
+      if (!p->rq_len) continue;
+      if (!p->ch || p->closed) {
+        drop_request_queue(p);
+        continue;
+      }
+      if (out_backlog(r) >= OUT_HIGH_WATER) return;
+      hc_msg_request m = p->rq[p->rq_head];
+      p->rq_head = (p->rq_head + 1) % p->rq_cap;
+      p->rq_len--;
+      answer_request(p, &m);
+      if (p->rq_len) more = true;
+    }
+  }
+}
+
+static void answer_request(rpeer *p, const hc_msg_request *m) {
   hc_core *c = p->core;
   hc_proof proof;
   uint8_t *value = NULL;
@@ -750,7 +829,7 @@ static int mux_on_message(void *user, hc_mux_channel *ch, uint64_t type, const u
     }
     case HC_MSG_CANCEL: {
       hc_msg_cancel m;
-      rc = hc_msg_cancel_decode(&d, &m); /* answers are synchronous: nothing to cancel */
+      if ((rc = hc_msg_cancel_decode(&d, &m)) == HC_OK) on_cancel(p, m.request);
       break;
     }
     case HC_MSG_DATA:
@@ -804,6 +883,7 @@ static void mux_on_close(void *user, hc_mux_channel *ch, bool remote) {
   p->ninflight = 0;
   p->upgrade_inflight = p->fork_inflight = false;
   rbits_free(&p->inflight_bits);
+  drop_request_queue(p);
   if (was_open && r->cb.on_peer_remove) r->cb.on_peer_remove(r->user, r, p->core);
   /* the remote closed an idle channel while we still want data: reopen (as the reference) */
   if (remote && !r->err && peer_downloading(p)) {
@@ -945,6 +1025,7 @@ void hc_replicator_free(hc_replicator *r) {
     free(p->ranges);
     free(p->inflight);
     free(p->segments_wanted);
+    free(p->rq);
     free(p);
   }
   free(r->peers);
@@ -1023,7 +1104,10 @@ void hc_replicator_pending_out(hc_replicator *r, const uint8_t **data, size_t *l
   hc_ss_pending_out(r->ss, data, len);
 }
 
-void hc_replicator_consume_out(hc_replicator *r, size_t n) { hc_ss_consume_out(r->ss, n); }
+void hc_replicator_consume_out(hc_replicator *r, size_t n) {
+  hc_ss_consume_out(r->ss, n);
+  if (!r->err) drain_requests(r);
+}
 
 int hc_replicator_tick(hc_replicator *r, uint64_t now_ms) {
   if (r->err) return r->err;
@@ -1045,6 +1129,7 @@ int hc_replicator_tick(hc_replicator *r, uint64_t now_ms) {
     int rc = hc_ss_keepalive(r->ss);
     if (rc) fail(r, rc, "keep-alive failed");
   }
+  drain_requests(r);
   for (size_t i = 0; i < r->npeers && !r->err; i++) update_peer(r->peers[i]);
   return r->err;
 }

@@ -391,6 +391,58 @@ async function serverAttacks () {
   }
 }
 
+// A client that asks for 1 MiB blocks but does not read the answers: the server queues the
+// requests (backpressure) instead of the answers, its memory stays bounded, it keeps serving
+// others, and the client gets every answer, in order, once it reads again.
+async function serverFlood () {
+  const fs = require('node:fs')
+  const dir = path.join(root, 'flood-server')
+  h.cli(['create', dir])
+  const big = h.bytes(1024 * 1024, 77)
+  u.cAppendBatches(dir, [[big, Buffer.from('small')]])
+  const asan = [process.env.ASAN_OPTIONS, 'quarantine_size_mb=1'].filter(Boolean).join(':')
+  const server = await u.startCServer(dir, { env: { ASAN_OPTIONS: asan } })
+  const rss = () => Number(fs.readFileSync(`/proc/${server.handle.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]) * 1024
+  const reader = await u.jsCore('v10', server.key)
+  const answers = []
+  const COUNT = 200
+  try {
+    const peer = await bp.connect(reader, server.port, {
+      onopen (p) { p.sendSync({ length: 0, canUpgrade: false }) },
+      onmessage (p, type, msg) { if (type === T.data || type === T.noData) answers.push(type === T.data ? msg : { noData: msg.request }) }
+    })
+    await u.until(async () => peer.remoteOpened, 5000, 'flood client: open')
+    await u.sleep(100)
+    const base = rss()
+    peer.socket.pause()
+    for (let i = 0; i < COUNT; i++) {
+      peer.send(T.request, { id: 5000 + i, fork: 0, block: { index: i % 2, nodes: 0 }, hash: null, seek: null, upgrade: i === 0 ? { start: 0, length: 2 } : null, manifest: false, priority: 0 })
+    }
+    peer.send(T.cancel, { request: 5000 + COUNT - 1 }) // the last one: still queued, dropped
+    await u.sleep(1500)
+    const grown = rss() - base
+    assert.ok(grown < 48 * 1024 * 1024, `server memory grew by ${(grown / 1048576).toFixed(1)} MiB for ${COUNT} unread 1 MiB answers`)
+    // others are still served meanwhile
+    const d = path.join(root, 'flood-clone')
+    await u.cliOk(['clone', server.key, d, '--connect', server.connect], { timeout: 20000 })
+    h.assertState(h.info(d), { length: 2 }, 'clone during a flood')
+    h.verifyOk(d, 'clone during a flood')
+    peer.socket.resume()
+    await u.until(async () => answers.length >= COUNT - 1, 20000, `flood client gets its answers (got ${answers.length})`)
+    await u.sleep(200)
+    assert.strictEqual(answers.length, COUNT - 1, 'answers (the cancelled one is not answered)')
+    answers.forEach((a, i) => {
+      assert.strictEqual(a.request, 5000 + i, `answer ${i} in order`)
+      h.assertBuf(a.block.value, i % 2 ? Buffer.from('small') : big, `answer ${i}`)
+    })
+    peer.close()
+    h.step(`C server: ${COUNT} unread 1 MiB answers grew its memory by ${(grown / 1048576).toFixed(1)} MiB only; a clone meanwhile works; all answers arrive in order once read; a cancel drops a queued one`)
+  } finally {
+    await reader.close()
+    await server.stop()
+  }
+}
+
 h.main(async () => {
   root = h.tmpdir('hc-repl-bad-')
   // the honest writer, in stages: capture a signed upgrade at length 10; clone at 20
@@ -415,4 +467,5 @@ h.main(async () => {
 
   await readerAttacks()
   await serverAttacks()
+  await serverFlood()
 })

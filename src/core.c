@@ -1102,7 +1102,15 @@ int hc_core_verify(hc_core *c, uint64_t *bad_index) {
     if (hc_ft_right_span(i) >= 2 * len) continue;
     int a = hc_merkle_get(&c->tree, hc_ft_left_child(i), &l);
     int b = hc_merkle_get(&c->tree, hc_ft_right_child(i), &r);
-    if (a == HC_ERR_NOT_FOUND || b == HC_ERR_NOT_FOUND) continue; /* sparse */
+    if (a == HC_ERR_NOT_FOUND || b == HC_ERR_NOT_FOUND) {
+      /* sparse is fine where nothing below is stored: a stored block needs both children of
+       * every node on its path (else hc_core_get_verified fails on it) */
+      uint64_t stored = hc_bitfield_find(&c->bitfield, hc_ft_left_span(i) / 2, true,
+                                         hc_ft_right_span(i) / 2 + 1);
+      if (stored == UINT64_MAX) continue;
+      if (bad_index) *bad_index = stored;
+      return HC_ERR_BAD_CHECKSUM;
+    }
     if (a || b) return a ? a : b;
     uint8_t h[32];
     hc_crypto_parent(h, &l, &r);

@@ -396,3 +396,17 @@ int hc_net_get(hc_net *n, hc_replicator *r, hc_core *core, uint64_t index, int t
   }
   return hc_core_get_alloc(core, index, out, len);
 }
+
+int hc_net_broadcast_extension(hc_net *n, hc_core *core, const char *name, const uint8_t *msg,
+                               size_t len, size_t *sent) {
+  size_t k = 0;
+  int last = HC_OK;
+  for (size_t i = 0; i < n->nconns; i++) {
+    if (n->conns[i].dead) continue;
+    int rc = hc_replicator_send_extension(n->conns[i].r, core, name, msg, len);
+    if (rc == HC_OK) k++;
+    else if (rc != HC_ERR_NOT_FOUND && rc != HC_ERR_BUSY) last = rc;
+  }
+  if (sent) *sent = k;
+  return last;
+}

@@ -162,12 +162,23 @@ typedef struct preq {
 
 typedef struct range {
   uint64_t start, end;
+  uint64_t cursor; /* every block in [start, cursor) is local */
 } range;
+
+typedef struct extension {
+  char *name;
+  size_t name_len;
+  hc_extension_cb cb;
+  void *user;
+} extension;
 
 typedef struct rpeer {
   hc_replicator *r;
   hc_core *core;
   hc_mux_channel *ch;
+  extension *exts;
+  size_t nexts;
+  char *ext_last_sent, *ext_last_recv; /* an empty name on the wire means "the same as last" */
   bool remote_opened, closed;
   /* what the remote told us */
   bool remote_synced;
@@ -431,7 +442,13 @@ static void update_peer(rpeer *p) {
   for (size_t k = 0; k < p->nranges && p->ninflight < r->max_inflight; k++) {
     uint64_t s = p->ranges[k].start, e = p->ranges[k].end;
     if (e > limit) e = limit;
-    uint64_t i = s;
+    /* skip the prefix already known complete (no rescans from the range start) */
+    uint64_t i = p->ranges[k].cursor > s ? p->ranges[k].cursor : s;
+    if (i < e) {
+      uint64_t first = hc_bitfield_find(&c->bitfield, i, false, e);
+      p->ranges[k].cursor = first == UINT64_MAX ? e : first;
+      i = p->ranges[k].cursor;
+    }
     while (i < e && p->ninflight < r->max_inflight) {
       i = hc_bitfield_find(&c->bitfield, i, false, e);
       if (i == UINT64_MAX || i >= e) break;
@@ -764,6 +781,113 @@ static void on_bitfield(rpeer *p, const hc_msg_bitfield *m) {
   update_peer(p);
 }
 
+/* ---- extensions ---- */
+
+static void warn(hc_replicator *r, hc_core *core, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void warn(hc_replicator *r, hc_core *core, int err, const char *fmt, ...) {
+  if (!r->cb.on_warning) return;
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  r->cb.on_warning(r->user, r, core, err, msg);
+}
+
+static char *dup_name(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (d) {
+    memcpy(d, s, n);
+    d[n] = 0;
+  }
+  return d;
+}
+
+static void on_extension(rpeer *p, const hc_msg_extension *m) {
+  const char *name = m->name;
+  size_t nl = m->name_len;
+  if (nl == 0) {
+    if (!p->ext_last_recv) return warn(p->r, p->core, HC_ERR_PROTOCOL, "extension message without a name");
+    name = p->ext_last_recv;
+    nl = strlen(name);
+  } else {
+    if (nl > HC_MAX_EXTENSION_NAME) {
+      return warn(p->r, p->core, HC_ERR_PROTOCOL, "extension name of %zu bytes dropped", nl);
+    }
+    char *d = dup_name(name, nl);
+    if (!d) return fail(p->r, HC_ERR_NOMEM, "out of memory");
+    free(p->ext_last_recv);
+    p->ext_last_recv = d;
+    name = d;
+  }
+  if (m->message_len > HC_MAX_EXTENSION_MESSAGE)
+    return warn(p->r, p->core, HC_ERR_PROTOCOL, "extension '%.*s': message of %zu bytes dropped",
+                (int)nl, name, m->message_len);
+  for (size_t i = 0; i < p->nexts; i++) {
+    if (p->exts[i].name_len == nl && memcmp(p->exts[i].name, name, nl) == 0) {
+      p->exts[i].cb(p->exts[i].user, p->r, p->core, p->exts[i].name, m->message, m->message_len);
+      return;
+    }
+  }
+  warn(p->r, p->core, HC_ERR_NOT_FOUND, "message for unknown extension '%.*s' ignored", (int)nl, name);
+}
+
+int hc_replicator_register_extension(hc_replicator *r, hc_core *core, const char *name,
+                                     hc_extension_cb cb, void *user) {
+  rpeer *p = find_peer(r, core);
+  if (!p) return HC_ERR_NOT_FOUND;
+  size_t nl = name ? strlen(name) : 0;
+  if (!cb || nl == 0 || nl > HC_MAX_EXTENSION_NAME) return HC_ERR_INVALID_ARG;
+  for (size_t i = 0; i < p->nexts; i++)
+    if (p->exts[i].name_len == nl && memcmp(p->exts[i].name, name, nl) == 0) return HC_ERR_EXISTS;
+  extension *e = realloc(p->exts, (p->nexts + 1) * sizeof *e);
+  if (!e) return HC_ERR_NOMEM;
+  p->exts = e;
+  e[p->nexts].name = dup_name(name, nl);
+  if (!e[p->nexts].name) return HC_ERR_NOMEM;
+  e[p->nexts].name_len = nl;
+  e[p->nexts].cb = cb;
+  e[p->nexts].user = user;
+  p->nexts++;
+  return HC_OK;
+}
+
+int hc_replicator_send_extension(hc_replicator *r, hc_core *core, const char *name,
+                                 const uint8_t *msg, size_t len) {
+  rpeer *p = find_peer(r, core);
+  if (!p) return HC_ERR_NOT_FOUND;
+  if (r->err) return r->err;
+  size_t nl = name ? strlen(name) : 0;
+  if (nl == 0 || nl > HC_MAX_EXTENSION_NAME || len > HC_MAX_EXTENSION_MESSAGE || (len && !msg))
+    return HC_ERR_INVALID_ARG;
+  if (!p->remote_opened || !p->ch) return HC_ERR_BUSY;
+  bool same = p->ext_last_sent && strcmp(p->ext_last_sent, name) == 0;
+  hc_msg_extension m;
+  m.name = same ? "" : name;
+  m.name_len = same ? 0 : nl;
+  m.message = msg;
+  m.message_len = len;
+  hc_enc e;
+  hc_enc_init(&e, NULL, 0);
+  hc_msg_extension_encode(&e, &m);
+  size_t n = e.pos;
+  uint8_t *buf = malloc(n);
+  if (!buf) return HC_ERR_NOMEM;
+  hc_enc_init(&e, buf, n);
+  int rc = hc_msg_extension_encode(&e, &m);
+  if (!rc) rc = hc_mux_send(r->mux, p->ch, HC_MSG_EXTENSION, buf, n);
+  free(buf);
+  if (rc) return rc;
+  if (!same) {
+    char *d = dup_name(name, nl);
+    if (!d) return HC_ERR_NOMEM;
+    free(p->ext_last_sent);
+    p->ext_last_sent = d;
+  }
+  return HC_OK;
+}
+
 /* ---- mux callbacks ---- */
 
 static void capability(hc_replicator *r, bool initiator_role, const uint8_t key[32],
@@ -862,7 +986,7 @@ static int mux_on_message(void *user, hc_mux_channel *ch, uint64_t type, const u
     }
     case HC_MSG_EXTENSION: {
       hc_msg_extension m;
-      rc = hc_msg_extension_decode(&d, &m); /* no extensions registered: ignored */
+      if ((rc = hc_msg_extension_decode(&d, &m)) == HC_OK) on_extension(p, &m);
       break;
     }
     default:
@@ -1026,6 +1150,10 @@ void hc_replicator_free(hc_replicator *r) {
     free(p->inflight);
     free(p->segments_wanted);
     free(p->rq);
+    for (size_t k = 0; k < p->nexts; k++) free(p->exts[k].name);
+    free(p->exts);
+    free(p->ext_last_sent);
+    free(p->ext_last_recv);
     free(p);
   }
   free(r->peers);
@@ -1073,6 +1201,7 @@ int hc_replicator_download(hc_replicator *r, hc_core *core, uint64_t start, uint
   }
   p->ranges[p->nranges].start = start;
   p->ranges[p->nranges].end = end;
+  p->ranges[p->nranges].cursor = start;
   p->nranges++;
   if (p->remote_opened) {
     send_sync(p); /* we are downloading now */
@@ -1198,11 +1327,13 @@ static void core_event(void *user, hc_core *core, hc_core_event ev, uint64_t sta
       broadcast_range(p, start, 1, false);
       break;
     case HC_EVENT_TRUNCATE:
+      for (size_t k = 0; k < p->nranges; k++) p->ranges[k].cursor = p->ranges[k].start;
       p->can_upgrade = false;
       send_sync(p);
       if (length) broadcast_range(p, start, length, true);
       break;
     case HC_EVENT_CLEAR:
+      for (size_t k = 0; k < p->nranges; k++) p->ranges[k].cursor = p->ranges[k].start;
       broadcast_range(p, start, length, true);
       break;
   }

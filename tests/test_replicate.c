@@ -267,7 +267,67 @@ static void test_wrong_key(void) {
   hc_storage_factory_free(fr);
 }
 
+typedef struct ext_log {
+  int n;
+  char last[64];
+  int warnings;
+} ext_log;
+
+static void on_ext(void *user, hc_replicator *r, hc_core *core, const char *name, const uint8_t *msg,
+                   size_t len) {
+  ext_log *l = user;
+  l->n++;
+  snprintf(l->last, sizeof l->last, "%s:%.*s", name, (int)len, (const char *)msg);
+}
+
+static void on_warn(void *user, hc_replicator *r, hc_core *core, int err, const char *message) {
+  ext_log *l = user;
+  l->warnings++;
+}
+
+static void test_extensions(void) {
+  hc_storage_factory *fw, *fr;
+  hc_core *w = mem_core(&fw, NULL);
+  append_n(w, 0, 3);
+  hc_core *rd = mem_core(&fr, hc_core_key(w));
+  ext_log la = {0}, lb = {0};
+  hc_replicator_callbacks cba, cbb;
+  memset(&cba, 0, sizeof cba);
+  memset(&cbb, 0, sizeof cbb);
+  cbb.on_warning = on_warn;
+  pair p = {0};
+  p.a = mk(true, &cba, &la);
+  p.b = mk(false, &cbb, &lb);
+  CHECK_OK(hc_replicator_add_core(p.a, w));
+  CHECK_OK(hc_replicator_add_core(p.b, rd));
+  CHECK_OK(hc_replicator_register_extension(p.a, w, "test/echo", on_ext, &la));
+  CHECK_OK(hc_replicator_register_extension(p.b, rd, "test/echo", on_ext, &lb));
+  CHECK_RC(hc_replicator_register_extension(p.b, rd, "test/echo", on_ext, &lb), HC_ERR_EXISTS);
+  CHECK_RC(hc_replicator_send_extension(p.a, w, "test/echo", (const uint8_t *)"x", 1), HC_ERR_BUSY);
+  CHECK_OK(pump(&p, 1000));
+  CHECK_OK(hc_replicator_send_extension(p.a, w, "test/echo", (const uint8_t *)"hello", 5));
+  CHECK_OK(hc_replicator_send_extension(p.a, w, "test/echo", (const uint8_t *)"again", 5)); /* name elided */
+  CHECK_OK(hc_replicator_send_extension(p.b, rd, "test/echo", (const uint8_t *)"back", 4));
+  CHECK_OK(hc_replicator_send_extension(p.a, w, "unknown/ext", (const uint8_t *)"?", 1));
+  CHECK_OK(pump(&p, 1000));
+  CHECK_EQ(lb.n, 2);
+  CHECK(strcmp(lb.last, "test/echo:again") == 0);
+  CHECK_EQ(la.n, 1);
+  CHECK(strcmp(la.last, "test/echo:back") == 0);
+  CHECK_EQ(lb.warnings, 1); /* unknown extension: dropped with a warning, connection fine */
+  CHECK_OK(hc_replicator_error(p.b));
+  static uint8_t big[HC_MAX_EXTENSION_MESSAGE + 1];
+  CHECK_RC(hc_replicator_send_extension(p.a, w, "test/echo", big, sizeof big), HC_ERR_INVALID_ARG);
+  hc_replicator_free(p.a);
+  hc_replicator_free(p.b);
+  hc_core_close(w);
+  hc_core_close(rd);
+  hc_storage_factory_free(fw);
+  hc_storage_factory_free(fr);
+}
+
 int main(void) {
+  test_extensions();
   test_full_clone_and_live();
   test_sparse_and_many_cores();
   test_tampered_stream();

@@ -58,6 +58,11 @@ HC_EXPORT size_t hc_net_connections(const hc_net *net);
 HC_EXPORT int hc_net_get(hc_net *net, hc_replicator *r, hc_core *core, uint64_t index,
                          int timeout_ms, uint8_t **out, size_t *len);
 
+/* Sends an extension message for core on every open connection that replicates it (JS
+ * ext.broadcast). *sent (may be NULL) gets the number of peers reached. */
+HC_EXPORT int hc_net_broadcast_extension(hc_net *net, hc_core *core, const char *name,
+                                         const uint8_t *message, size_t len, size_t *sent);
+
 /* Milliseconds of a monotonic clock (what hc_net passes to replicators). */
 HC_EXPORT uint64_t hc_net_now_ms(void);
 

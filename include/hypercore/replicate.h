@@ -40,7 +40,19 @@ typedef struct hc_replicator_callbacks {
   /* A block was received, verified and stored / sent to the remote. May be NULL. */
   void (*on_download)(void *user, hc_replicator *r, hc_core *core, uint64_t index, size_t bytes);
   void (*on_upload)(void *user, hc_replicator *r, hc_core *core, uint64_t index, size_t bytes);
+  /* Something the remote sent was dropped without failing the connection (a message for an
+   * unknown extension, an oversized extension message, ...). May be NULL. */
+  void (*on_warning)(void *user, hc_replicator *r, hc_core *core, int err, const char *message);
 } hc_replicator_callbacks;
+
+/* ---- extensions (the reference's core.registerExtension) ---- */
+
+#define HC_MAX_EXTENSION_NAME 256
+#define HC_MAX_EXTENSION_MESSAGE (4u * 1024u * 1024u)
+
+/* An extension message arrived for `name` (registered on this replicator and core). */
+typedef void (*hc_extension_cb)(void *user, hc_replicator *r, hc_core *core, const char *name,
+                                const uint8_t *message, size_t len);
 
 #define HC_REPLICATOR_OPTS_VERSION 2
 typedef struct hc_replicator_opts {
@@ -75,6 +87,15 @@ HC_EXPORT int hc_replicator_download(hc_replicator *r, hc_core *core, uint64_t s
                                      uint64_t end);
 /* Keep upgrading to the remote's length as it grows (reader following a live writer). */
 HC_EXPORT int hc_replicator_set_live(hc_replicator *r, hc_core *core, bool live);
+
+/* Registers extension `name` (1..256 bytes) for core on this connection. Messages for names
+ * nobody registered are dropped with an on_warning. HC_ERR_EXISTS if already registered. */
+HC_EXPORT int hc_replicator_register_extension(hc_replicator *r, hc_core *core, const char *name,
+                                               hc_extension_cb cb, void *user);
+/* Sends an extension message (<= 4 MiB) to the remote. HC_ERR_BUSY before the core's channel
+ * is open on both sides. (Broadcast: send on every connection, see hc_net_broadcast_extension.) */
+HC_EXPORT int hc_replicator_send_extension(hc_replicator *r, hc_core *core, const char *name,
+                                           const uint8_t *message, size_t len);
 
 /* Feeds received bytes (any split). Returns HC_OK or the error that failed the connection
  * (HC_ERR_HANDSHAKE, HC_ERR_PROTOCOL, HC_ERR_DECODE, HC_ERR_BAD_PROOF, HC_ERR_BAD_SIGNATURE,

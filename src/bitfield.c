@@ -34,23 +34,34 @@ int hc_bitfield_open(hc_bitfield *bf, hc_storage *file) {
   int rc = hc_storage_stat(file, &size, NULL);
   if (rc) return rc;
   size -= size & 3;
-  uint64_t npages = (size + HC_BITFIELD_PAGE_BYTES - 1) / HC_BITFIELD_PAGE_BYTES;
-  for (uint64_t p = 0; p < npages; p++) {
-    uint64_t off = p * HC_BITFIELD_PAGE_BYTES;
-    size_t len = (size_t)(size - off < HC_BITFIELD_PAGE_BYTES ? size - off : HC_BITFIELD_PAGE_BYTES);
-    uint8_t buf[HC_BITFIELD_PAGE_BYTES] = {0};
-    rc = hc_storage_read(file, off, buf, len);
+  /* read in big slices (one call per 64 pages), keep only pages with a bit set */
+  enum { SLICE_PAGES = 64 };
+  size_t slice = size < (uint64_t)SLICE_PAGES * HC_BITFIELD_PAGE_BYTES
+                     ? (size_t)size
+                     : (size_t)SLICE_PAGES * HC_BITFIELD_PAGE_BYTES;
+  uint8_t *buf = malloc(slice ? slice : 1);
+  if (!buf) return HC_ERR_NOMEM;
+  for (uint64_t base = 0; base < size; base += slice) {
+    size_t len = (size_t)(size - base < slice ? size - base : slice);
+    rc = hc_storage_read(file, base, buf, len);
     if (rc && rc != HC_ERR_SHORT_READ) goto fail;
-    bool any = false;
-    for (size_t i = 0; i < len && !any; i++) any = buf[i] != 0;
-    if (!any) continue; /* sparse: absent page == all zero */
-    hc_bitfield_page *pg;
-    rc = ensure_page(bf, p, &pg);
-    if (rc) goto fail;
-    memcpy(pg->bits, buf, len);
+    rc = HC_OK;
+    for (size_t off = 0; off < len; off += HC_BITFIELD_PAGE_BYTES) {
+      size_t n = len - off < HC_BITFIELD_PAGE_BYTES ? len - off : HC_BITFIELD_PAGE_BYTES;
+      const uint8_t *pb = buf + off;
+      bool any = false;
+      for (size_t i = 0; i < n && !any; i++) any = pb[i] != 0;
+      if (!any) continue; /* sparse: absent page == all zero */
+      hc_bitfield_page *pg;
+      rc = ensure_page(bf, (base + off) / HC_BITFIELD_PAGE_BYTES, &pg);
+      if (rc) goto fail;
+      memcpy(pg->bits, pb, n);
+    }
   }
+  free(buf);
   return HC_OK;
 fail:
+  free(buf);
   hc_bitfield_cleanup(bf);
   return rc;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "hypercore/net.h"
+#include "hypercore/session.h"
 
 #define READ_CHUNK (256 * 1024)
 
@@ -409,4 +410,43 @@ int hc_net_broadcast_extension(hc_net *n, hc_core *core, const char *name, const
   }
   if (sent) *sent = k;
   return last;
+}
+
+typedef struct grow_wait {
+  hc_core *core;
+  uint64_t length;
+} grow_wait;
+
+static bool grew(void *user, hc_net *n) {
+  grow_wait *g = user;
+  return hc_core_length(g->core) > g->length || n->nconns == 0;
+}
+
+int hc_net_iter_next(hc_net *n, hc_replicator *r, hc_core *core, hc_iter *it, int timeout_ms,
+                     uint64_t *index, uint8_t **out, size_t *len) {
+  uint64_t start = hc_net_now_ms();
+  for (;;) {
+    int rc = hc_iter_next(it, index, out, len);
+    if (rc != HC_ERR_BUSY && rc != HC_ERR_NOT_AVAILABLE) return rc;
+    int left = -1;
+    if (timeout_ms >= 0) {
+      uint64_t spent = hc_net_now_ms() - start;
+      if (spent >= (uint64_t)timeout_ms) return HC_ERR_TIMEOUT;
+      left = (int)((uint64_t)timeout_ms - spent);
+    }
+    if (rc == HC_ERR_NOT_AVAILABLE) {
+      uint8_t *b = NULL;
+      size_t bl;
+      rc = hc_net_get(n, r, core, *index, left, &b, &bl);
+      hc_free(b);
+      if (rc) return rc;
+      continue;
+    }
+    /* live and caught up: follow the remote's appends until the core grows */
+    hc_replicator_set_live(r, core, true);
+    grow_wait g = {core, hc_core_length(core)};
+    rc = hc_net_run(n, left, grew, &g);
+    if (rc) return rc;
+    if (n->nconns == 0) return HC_ERR_CLOSED;
+  }
 }

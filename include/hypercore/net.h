@@ -58,6 +58,14 @@ HC_EXPORT size_t hc_net_connections(const hc_net *net);
 HC_EXPORT int hc_net_get(hc_net *net, hc_replicator *r, hc_core *core, uint64_t index,
                          int timeout_ms, uint8_t **out, size_t *len);
 
+/* hc_iter_next that waits: a block that is not local is downloaded through r, and a live
+ * iterator that caught up waits for the core to grow (following the remote's appends), up to
+ * timeout_ms (-1: forever). Returns what hc_iter_next returns, or HC_ERR_TIMEOUT /
+ * HC_ERR_CLOSED. */
+struct hc_iter;
+HC_EXPORT int hc_net_iter_next(hc_net *net, hc_replicator *r, hc_core *core, struct hc_iter *it,
+                               int timeout_ms, uint64_t *index, uint8_t **out, size_t *len);
+
 /* Sends an extension message for core on every open connection that replicates it (JS
  * ext.broadcast). *sent (may be NULL) gets the number of peers reached. */
 HC_EXPORT int hc_net_broadcast_extension(hc_net *net, hc_core *core, const char *name,

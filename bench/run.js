@@ -21,6 +21,7 @@ if (!bin || !fs.existsSync(bin)) {
   console.error('run.js: --bin path/to/bench_core is required (bench/run.sh passes it)')
   process.exit(2)
 }
+const loadBefore = os.loadavg()[0]
 const JS = path.join(__dirname, 'bench.js')
 const tmpBase = fs.mkdtempSync(path.join(process.env.HC_BENCH_TMP || os.tmpdir(), 'hc-bench-'))
 
@@ -161,6 +162,15 @@ for (const w of workloads) {
     cAll: res.c.map((x) => x.value)
   })
 }
+// ---- RSS as the core grows: append_batch at a tenth of the size, once per implementation ----
+const growth = {}
+if (!only || only.split(',').includes('append_batch')) {
+  for (const impl of ['js', 'c']) {
+    const d = newDir(`small-${impl}`)
+    growth[impl] = exec(impl, ['append_batch', d, String(size.batchBlocks / 10), '64', '1000']).rss_kb
+    rmDir(d)
+  }
+}
 rmDir(tmpBase)
 
 // ---- table ----
@@ -193,13 +203,19 @@ for (const r of rows) {
 }
 const widths = header.map((_, i) => Math.max(...table.map((row) => String(row[i]).length)))
 const line = (row) => '| ' + row.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |'
-console.log(`libhypercore vs hypercore@10.38.2 (JS) — ${quick ? 'quick' : 'full'} run, median of ${runs}, ` +
+console.log(`libhypercore vs hypercore@10.38.2 (JS) — ${quick ? 'quick' : 'full'} run, median of ${runs}, load avg before ${loadBefore.toFixed(2)}, ` +
   `${os.cpus().length} x ${os.cpus()[0].model.trim()}, node ${process.version}`)
 console.log('ratio = how many times better ours is (rates: ours/JS, times: JS/ours); RSS = peak (VmHWM) per process, max over runs')
 console.log('')
 console.log(line(table[0]))
 console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|')
 for (const row of table.slice(1)) console.log(line(row))
+const big = rows.find((r) => r.w.name === 'append_batch' && !r.na)
+if (big && growth.c) {
+  console.log('')
+  console.log(`peak RSS as the core grows (batched append ${size.batchBlocks / 10000}k -> ${size.batchBlocks / 1000}k blocks): ` +
+    `JS ${mb(growth.js)} -> ${mb(big.jsRss)} MB, ours ${mb(growth.c)} -> ${mb(big.cRss)} MB`)
+}
 console.log('')
 console.log('machine limits (measured by bench_core, single thread):')
 console.log(`  BLAKE2b-256 of 64 B:      ${fmt(L.blake2b_64, 'x')} hashes/s`)

@@ -129,6 +129,22 @@ static int replay_entry(void *ctx, const hc_oplog_entry *e) {
   return HC_OK;
 }
 
+/* The oplog entry of a tree batch: its new nodes, and (when upgraded) the tree upgrade. */
+static void entry_from_batch(hc_oplog_entry *e, const hc_merkle_batch *b) {
+  memset(e, 0, sizeof *e);
+  e->has_tree_nodes = true;
+  e->nodes = b->nodes;
+  e->nnodes = b->nnodes;
+  if (b->upgraded) {
+    e->has_upgrade = true;
+    e->fork = b->fork;
+    e->ancestors = b->ancestors;
+    e->length = b->length;
+    e->signature = b->signature;
+    e->signature_len = b->signature_len;
+  }
+}
+
 /* ---- flushing ---- */
 
 static int flush_header(hc_core *c, bool sync) {
@@ -667,16 +683,7 @@ static int append_blocks(hc_core *c, const hc_buf *blocks, size_t n, const appen
   /* 2. oplog entry */
   if (!rc) {
     hc_oplog_entry e;
-    memset(&e, 0, sizeof e);
-    e.has_tree_nodes = true;
-    e.nodes = b.nodes;
-    e.nnodes = b.nnodes;
-    e.has_upgrade = true;
-    e.fork = b.fork;
-    e.ancestors = b.ancestors;
-    e.length = b.length;
-    e.signature = b.signature;
-    e.signature_len = b.signature_len;
+    entry_from_batch(&e, &b);
     e.has_bitfield = true;
     e.bf_start = b.ancestors;
     e.bf_length = n;
@@ -939,14 +946,7 @@ static int truncate_impl(hc_core *c, uint64_t new_length, uint64_t fork, const a
   uint64_t old = c->tree.length;
   if (!rc) {
     hc_oplog_entry e;
-    memset(&e, 0, sizeof e);
-    e.has_tree_nodes = true;
-    e.has_upgrade = true;
-    e.fork = b.fork;
-    e.ancestors = b.ancestors;
-    e.length = b.length;
-    e.signature = b.signature;
-    e.signature_len = b.signature_len;
+    entry_from_batch(&e, &b); /* no new nodes: the tree shrinks */
     e.has_bitfield = true;
     e.drop = true;
     e.bf_start = b.ancestors;
@@ -1420,18 +1420,8 @@ static int store_verified(hc_core *c, const hc_proof *p, hc_merkle_batch *b, boo
     if (rc) return rc;
   }
   hc_oplog_entry e;
-  memset(&e, 0, sizeof e);
+  entry_from_batch(&e, b);
   e.has_tree_nodes = b->nnodes > 0;
-  e.nodes = b->nodes;
-  e.nnodes = b->nnodes;
-  if (b->upgraded) {
-    e.has_upgrade = true;
-    e.fork = b->fork;
-    e.ancestors = b->ancestors;
-    e.length = b->length;
-    e.signature = b->signature;
-    e.signature_len = b->signature_len;
-  }
   if (has_block) {
     e.has_bitfield = true;
     e.bf_start = p->block_index;
@@ -1520,16 +1510,7 @@ int hc__core_reorg(hc_core *c, const hc_proof *p, uint64_t *ancestors) {
   uint64_t old = c->tree.length;
   if (!rc) {
     hc_oplog_entry e;
-    memset(&e, 0, sizeof e);
-    e.has_tree_nodes = true;
-    e.nodes = b.nodes;
-    e.nnodes = b.nnodes;
-    e.has_upgrade = true;
-    e.fork = b.fork;
-    e.ancestors = anc;
-    e.length = b.length;
-    e.signature = b.signature;
-    e.signature_len = b.signature_len;
+    entry_from_batch(&e, &b); /* b.ancestors == anc */
     if (old > anc) {
       e.has_bitfield = true;
       e.drop = true;

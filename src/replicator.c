@@ -223,6 +223,7 @@ struct hc_replicator {
 
 static void core_event(void *user, hc_core *core, hc_core_event ev, uint64_t start,
                        uint64_t length);
+static int send_open(hc_replicator *r, struct rpeer *p);
 
 static void fail(hc_replicator *r, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -1011,31 +1012,14 @@ static void mux_on_close(void *user, hc_mux_channel *ch, bool remote) {
   if (was_open && r->cb.on_peer_remove) r->cb.on_peer_remove(r->user, r, p->core);
   /* the remote closed an idle channel while we still want data: reopen (as the reference) */
   if (remote && !r->err && peer_downloading(p)) {
-    hc_mux_channel_opts o;
-    uint8_t hs[40];
-    hc_msg_handshake h;
-    memset(&o, 0, sizeof o);
-    h.seeks = true;
-    capability(r, r->initiator, hc_core_key(p->core), h.capability);
-    hc_enc e;
-    hc_enc_init(&e, hs, sizeof hs);
-    hc_msg_handshake_encode(&e, &h);
-    static const char *const aliases[] = {HC_PROTOCOL_ALIAS};
-    o.protocol = HC_PROTOCOL_NAME;
-    o.aliases = aliases;
-    o.naliases = 1;
-    o.id = hc_core_discovery_key(p->core);
-    o.id_len = 32;
-    o.handshake = hs;
-    o.handshake_len = e.pos;
-    o.user = p;
-    if (hc_mux_open_channel(r->mux, &o, &p->ch) != HC_OK) p->ch = NULL;
+    if (send_open(r, p) != HC_OK) p->ch = NULL;
   } else {
     p->closed = true;
   }
 }
 
-static int open_channel(hc_replicator *r, rpeer *p) {
+/* Sends our `open` for p's core (capability for our role). */
+static int send_open(hc_replicator *r, rpeer *p) {
   hc_mux_channel_opts o;
   uint8_t hs[40];
   hc_msg_handshake h;
@@ -1054,7 +1038,11 @@ static int open_channel(hc_replicator *r, rpeer *p) {
   o.handshake = hs;
   o.handshake_len = e.pos;
   o.user = p;
-  int rc = hc_mux_open_channel(r->mux, &o, &p->ch);
+  return hc_mux_open_channel(r->mux, &o, &p->ch);
+}
+
+static int open_channel(hc_replicator *r, rpeer *p) {
+  int rc = send_open(r, p);
   if (rc) fail(r, rc, "cannot open channel: %s", hc_strerror(rc));
   return rc;
 }

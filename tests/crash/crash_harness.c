@@ -174,7 +174,9 @@ int main(int argc, char **argv) {
       break;
     }
   }
-  printf("%ld kills, %ld recovered, %ld lost\n", kills, recovered, lost + broken);
+  printf("%ld kills, %ld recovered, %ld lost", kills, recovered, lost);
+  if (broken) printf(", %ld broken (did not open/verify/append)", broken);
+  printf("\n");
   if (lost + broken == 0) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) return 1;

@@ -286,8 +286,9 @@ static int set_signature(uint8_t **dst, size_t *dlen, const uint8_t *sig, size_t
 }
 
 int hc_merkle_add_node(hc_merkle *m, const hc_node *node) {
-  /* the unflushed set shadows the file (and so both caches) until the flush */
-  cache_forget(m, node->index);
+  /* the unflushed set shadows the file (and so both caches) until the flush; only high nodes
+   * ever enter the node table */
+  if (!in_chunks(node->index)) cache_forget(m, node->index);
   return map_put(m->unflushed, node);
 }
 

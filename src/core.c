@@ -584,6 +584,8 @@ typedef struct append_mode {
   uint64_t *fork;
 } append_mode;
 
+static int verify_signature(hc_core *c);
+
 static int append_blocks(hc_core *c, const hc_buf *blocks, size_t n, const append_mode *am,
                          uint64_t *length, uint64_t *byte_length);
 
@@ -618,6 +620,11 @@ static int append_blocks(hc_core *c, const hc_buf *blocks, size_t n, const appen
   if (am->mode == APPEND_SIGN && !hc_core_writable(c)) return HC_ERR_NOT_WRITABLE;
   if (c->failed) return HC_ERR_IO;
   if (n == 0) goto done;
+  /* never extend (and sign) a tree whose stored roots do not match its signature: a corrupt
+   * `tree` file would otherwise get a fresh valid signature. Checked once per open. */
+  if (am->mode != APPEND_DRY && c->tree.length > 0 && c->header.has_manifest && !c->signature_ok &&
+      verify_signature(c) != HC_OK)
+    return HC_ERR_CORRUPT;
   size_t total = 0;
   for (size_t i = 0; i < n; i++) {
     if (blocks[i].len > HC_MAX_BLOCK_BYTES) return HC_ERR_BLOCK_TOO_LARGE;
@@ -696,6 +703,7 @@ static int append_blocks(hc_core *c, const hc_buf *blocks, size_t n, const appen
     if (!rc) rc = hc_merkle_batch_commit(&b);
     if (!rc) rc = sync_header_tree(c);
     if (!rc) update_contig(c, start, n, false);
+    if (!rc) c->signature_ok = true; /* we signed (or verified) exactly these roots */
     if (rc) c->failed = true; /* memory state diverged: reopen to recover */
   }
   hc_merkle_batch_cleanup(&b);

@@ -344,6 +344,15 @@ static void test_corruption(const char *base) {
   CHECK_OK(hc_core_open_dir(&c, dir, &ro));
   CHECK_RC(hc_core_verify(c, &bad), HC_ERR_BAD_SIGNATURE);
   hc_core_close(c);
+  /* ... and a writer refuses to extend (and re-sign) that corrupt tree */
+  {
+    hc_core_opts wo = opts_plain();
+    CHECK_OK(hc_core_open_dir(&c, dir, &wo));
+    hc_buf nb = {(const uint8_t *)"x", 1};
+    CHECK_RC(hc_core_append(c, &nb, 1, NULL, NULL), HC_ERR_CORRUPT);
+    CHECK_EQ(hc_core_length(c), 20);
+    hc_core_close(c);
+  }
 
   /* truncated data file: blocks past the end are corrupt, earlier ones fine */
   copy_dir(good, dir);

@@ -3,10 +3,11 @@
 # Sourced by scripts/demo.sh and scripts/test.sh.
 set -euo pipefail
 
+# hc_install_deps [EXTRA_PACKAGE...]: the build packages plus the extras (test.sh: clang, valgrind).
 hc_install_deps() {
   local missing=()
   local pkg
-  for pkg in build-essential cmake pkg-config libsodium-dev zlib1g-dev; do
+  for pkg in build-essential cmake pkg-config libsodium-dev zlib1g-dev "$@"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
       missing+=("$pkg")
     fi

@@ -35,7 +35,8 @@ if [ "$FUZZ_SECS" != 0 ]; then
     echo "==> fuzzing, ${FUZZ_SECS}s per target"
     bash "$ROOT/scripts/fuzz.sh" "$FUZZ_SECS"
   else
-    echo "==> fuzzing skipped: clang with libFuzzer not available"
+    echo "reliability.sh: clang with libFuzzer is needed (apt-get install clang)" >&2
+    exit 1
   fi
 fi
 echo "==> reliability checks passed"

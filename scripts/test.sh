@@ -5,7 +5,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/scripts/deps.sh"
-hc_install_deps
+hc_install_deps clang valgrind   # clang: libFuzzer targets; valgrind: memcheck of the suite
 
 BUILD="${HC_BUILD_DIR:-$ROOT/build}"
 ASAN="${HC_ASAN_DIR:-$ROOT/build-asan}"
@@ -19,6 +19,9 @@ cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build "$BUILD" -j "$JOBS"
 echo "==> ctest ($BUILD)"
 (cd "$BUILD" && ctest --output-on-failure -j "$JOBS")
+
+echo "==> reliability: 200 SIGKILLs, valgrind memcheck of every C test, libFuzzer per target"
+HC_FUZZ_SECONDS="${HC_FUZZ_SECONDS:-20}" bash "$ROOT/scripts/reliability.sh" "$BUILD"
 
 echo "==> build with ASan+UBSan ($ASAN)"
 cmake -S "$ROOT" -B "$ASAN" -DCMAKE_BUILD_TYPE=Debug -DHC_SANITIZE=ON

@@ -8,7 +8,8 @@ static hc_bitfield_page *page_at(const hc_bitfield *bf, uint64_t p) {
   return p < bf->npages ? bf->pages[p] : NULL;
 }
 
-static int ensure_page(hc_bitfield *bf, uint64_t p, hc_bitfield_page **out) {
+/* Makes page p exist; `zero`: a new page starts all zero (else the caller fills every byte). */
+static int ensure_page_(hc_bitfield *bf, uint64_t p, bool zero, hc_bitfield_page **out) {
   if (p >= bf->npages) {
     uint64_t n = bf->npages ? bf->npages : 8;
     while (n <= p) n *= 2;
@@ -20,11 +21,16 @@ static int ensure_page(hc_bitfield *bf, uint64_t p, hc_bitfield_page **out) {
     bf->npages = n;
   }
   if (!bf->pages[p]) {
-    bf->pages[p] = calloc(1, sizeof(hc_bitfield_page));
+    bf->pages[p] = zero ? calloc(1, sizeof(hc_bitfield_page)) : malloc(sizeof(hc_bitfield_page));
     if (!bf->pages[p]) return HC_ERR_NOMEM;
+    bf->pages[p]->dirty = false;
   }
   *out = bf->pages[p];
   return HC_OK;
+}
+
+static int ensure_page(hc_bitfield *bf, uint64_t p, hc_bitfield_page **out) {
+  return ensure_page_(bf, p, true, out);
 }
 
 int hc_bitfield_open(hc_bitfield *bf, hc_storage *file) {
@@ -53,9 +59,10 @@ int hc_bitfield_open(hc_bitfield *bf, hc_storage *file) {
       for (size_t i = 0; i < n && !any; i++) any = pb[i] != 0;
       if (!any) continue; /* sparse: absent page == all zero */
       hc_bitfield_page *pg;
-      rc = ensure_page(bf, (base + off) / HC_BITFIELD_PAGE_BYTES, &pg);
+      rc = ensure_page_(bf, (base + off) / HC_BITFIELD_PAGE_BYTES, false, &pg);
       if (rc) goto fail;
       memcpy(pg->bits, pb, n);
+      if (n < HC_BITFIELD_PAGE_BYTES) memset(pg->bits + n, 0, HC_BITFIELD_PAGE_BYTES - n);
     }
   }
   free(buf);

@@ -230,6 +230,19 @@ static int after_mutation(hc_core *c, bool force_flush) {
   return rc;
 }
 
+/* After a verified download: the reference flushes on its append schedule (every 4th op);
+ * downloads come in thousands, so we flush when the oplog reaches its size limit (or a new
+ * manifest must reach the header). Same files, same crash safety (the oplog holds it all). */
+static int after_download(hc_core *c) {
+  int rc = HC_OK;
+  if (c->oplog.byte_length >= MAX_OPLOG_SIZE || (!c->manifest_flushed && c->header.has_manifest)) {
+    c->manifest_flushed = true;
+    rc = flush_oplog(c, c->durable);
+  }
+  if (!rc && c->durable) rc = sync_all(c);
+  return rc;
+}
+
 /* ---- open / create ---- */
 
 /* opts->manifest decoded (HC_ERR_INVALID_ARG if malformed or followed by extra bytes). */
@@ -1447,7 +1460,7 @@ static int store_verified(hc_core *c, const hc_proof *p, hc_merkle_batch *b, boo
     return rc;
   }
   if (b->upgraded) c->signature_ok = false;
-  rc = after_mutation(c, false);
+  rc = after_download(c);
   if (rc) return rc;
   *stored_block = has_block;
   if (b->upgraded && c->tree.length > old_len)

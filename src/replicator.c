@@ -163,6 +163,7 @@ typedef struct preq {
 typedef struct range {
   uint64_t start, end;
   uint64_t cursor; /* every block in [start, cursor) is local */
+  uint64_t next;   /* blocks in [cursor, next) are local, in flight, or not at the remote */
 } range;
 
 typedef struct extension {
@@ -450,6 +451,7 @@ static void update_peer(rpeer *p) {
       p->ranges[k].cursor = first == UINT64_MAX ? e : first;
       i = p->ranges[k].cursor;
     }
+    if (p->ranges[k].next > i) i = p->ranges[k].next; /* no rescans of in-flight blocks */
     while (i < e && p->ninflight < r->max_inflight) {
       i = hc_bitfield_find(&c->bitfield, i, false, e);
       if (i == UINT64_MAX || i >= e) break;
@@ -486,7 +488,13 @@ static void update_peer(rpeer *p) {
       send_msg(p, HC_MSG_REQUEST, enc_request, &m);
       i++;
     }
+    p->ranges[k].next = i;
   }
+}
+
+/* Blocks before `next` must be looked at again (the remote has more, requests were lost). */
+static void rescan(rpeer *p) {
+  for (size_t k = 0; k < p->nranges; k++) p->ranges[k].next = 0;
 }
 
 /* ---- receiving ---- */
@@ -751,7 +759,10 @@ static void on_want(rpeer *p, const hc_msg_want *m) {
   hc_mux_uncork(p->r->mux);
 }
 
+static void rescan(rpeer *p);
+
 static void on_range(rpeer *p, const hc_msg_range *m) {
+  if (!m->drop) rescan(p);
   if (m->drop && m->start < p->remote_contig) p->remote_contig = m->start;
   int rc = HC_OK;
   if (m->start == 0 && !m->drop) {
@@ -767,6 +778,7 @@ static void on_range(rpeer *p, const hc_msg_range *m) {
 }
 
 static void on_bitfield(rpeer *p, const hc_msg_bitfield *m) {
+  rescan(p);
   if (m->start < p->remote_contig) p->remote_contig = m->start;
   for (size_t w = 0; w < m->nwords; w++) {
     uint32_t v = hc_msg_bitfield_word(m, w);
@@ -1007,6 +1019,7 @@ static void mux_on_close(void *user, hc_mux_channel *ch, bool remote) {
   p->remote_synced = false;
   p->ninflight = 0;
   p->upgrade_inflight = p->fork_inflight = false;
+  rescan(p);
   rbits_free(&p->inflight_bits);
   drop_request_queue(p);
   if (was_open && r->cb.on_peer_remove) r->cb.on_peer_remove(r->user, r, p->core);
@@ -1190,6 +1203,7 @@ int hc_replicator_download(hc_replicator *r, hc_core *core, uint64_t start, uint
   p->ranges[p->nranges].start = start;
   p->ranges[p->nranges].end = end;
   p->ranges[p->nranges].cursor = start;
+  p->ranges[p->nranges].next = 0;
   p->nranges++;
   if (p->remote_opened) {
     send_sync(p); /* we are downloading now */
@@ -1316,12 +1330,14 @@ static void core_event(void *user, hc_core *core, hc_core_event ev, uint64_t sta
       break;
     case HC_EVENT_TRUNCATE:
       for (size_t k = 0; k < p->nranges; k++) p->ranges[k].cursor = p->ranges[k].start;
+      rescan(p);
       p->can_upgrade = false;
       send_sync(p);
       if (length) broadcast_range(p, start, length, true);
       break;
     case HC_EVENT_CLEAR:
       for (size_t k = 0; k < p->nranges; k++) p->ranges[k].cursor = p->ranges[k].start;
+      rescan(p);
       broadcast_range(p, start, length, true);
       break;
   }

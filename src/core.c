@@ -683,20 +683,8 @@ static int append_blocks(hc_core *c, const hc_buf *blocks, size_t n, const appen
   if (!rc) {
     if (enc_buf) {
       rc = hc_storage_write(c->data_file, c->tree.byte_length, enc_buf, total);
-    } else if (n == 1) {
-      rc = hc_storage_write(c->data_file, c->tree.byte_length, blocks[0].data, blocks[0].len);
     } else if (total) {
-      uint8_t *buf = malloc(total);
-      if (!buf) rc = HC_ERR_NOMEM;
-      else {
-        size_t o = 0;
-        for (size_t i = 0; i < n; i++) {
-          if (blocks[i].len) memcpy(buf + o, blocks[i].data, blocks[i].len);
-          o += blocks[i].len;
-        }
-        rc = hc_storage_write(c->data_file, c->tree.byte_length, buf, total);
-        free(buf);
-      }
+      rc = hc_storage_writev(c->data_file, c->tree.byte_length, blocks, n); /* one pwritev */
     }
     if (!rc && c->durable) rc = hc_storage_sync(c->data_file); /* before the entry */
   }

@@ -201,11 +201,16 @@ static int flush_oplog(hc_core *c, bool sync) {
   return rc;
 }
 
+/* The first mutation after open flushes (as the reference), later ones when the oplog reaches
+ * its size limit. The reference also flushes every 4th operation; that only costs five system
+ * calls (bitfield, tree, header, oplog truncate) and gains nothing: the oplog entries hold the
+ * same state, replayed on open, within the same 64 KiB bound. */
 static bool should_flush(hc_core *c) {
-  if (--c->auto_flush <= 0 || c->oplog.byte_length >= MAX_OPLOG_SIZE) {
-    c->auto_flush = 4;
+  if (--c->auto_flush == 0 || c->oplog.byte_length >= MAX_OPLOG_SIZE) {
+    c->auto_flush = -1;
     return true;
   }
+  if (c->auto_flush < -1000000) c->auto_flush = -1;
   if (!c->manifest_flushed && c->header.has_manifest) {
     c->manifest_flushed = true;
     return true;

@@ -7,6 +7,7 @@
 //   node bench.js get_seq       DIR N
 //   node bench.js get_rand      DIR N
 //   node bench.js reopen        DIR
+//   node bench.js clone_tcp     SRC DST   (a child process serves SRC over TCP; this one clones)
 // Prints one line of JSON: {"value":..,"unit":..,"rss_kb":..}; rss_kb is VmHWM at the end.
 'use strict'
 const fs = require('fs')
@@ -106,6 +107,46 @@ async function reopen (dir) {
   result(secs * 1e3, 'ms', secs, { length: len })
 }
 
+// The writer: a separate node process serving SRC to every TCP connection.
+async function serveChild (src) {
+  const net = require('net')
+  const core = await open(src)
+  const server = net.createServer((sock) => {
+    const s = core.replicate(false)
+    sock.on('error', () => {})
+    s.on('error', () => {})
+    s.pipe(sock).pipe(s)
+  })
+  server.listen(0, '127.0.0.1', () => process.send(server.address().port))
+}
+
+async function clone (src, dst) {
+  const { fork } = require('child_process')
+  const src0 = await open(src)
+  const key = src0.key
+  const want = src0.length
+  const bytes = src0.byteLength
+  await src0.close()
+  const child = fork(__filename, ['serve_child', src])
+  const port = await new Promise((resolve) => child.once('message', resolve))
+  const net = require('net')
+  const core = new Hypercore(dst, key)
+  await core.ready()
+  const t0 = now()
+  const sock = net.connect(port, '127.0.0.1')
+  const s = core.replicate(true)
+  s.pipe(sock).pipe(s)
+  await core.update({ wait: true })
+  await core.download({ start: 0, end: want }).done()
+  const secs = now() - t0
+  if (core.length !== want || !(await core.has(0, want))) throw new Error('clone incomplete')
+  s.destroy()
+  sock.destroy()
+  child.kill('SIGKILL')
+  await core.close()
+  result(bytes / 1e6 / secs, 'MB/s', secs)
+}
+
 async function main () {
   const [w, dir, ...rest] = process.argv.slice(2)
   const a = rest.map(Number)
@@ -115,6 +156,8 @@ async function main () {
   if (w === 'get_seq') return get(dir, a[0], false)
   if (w === 'get_rand') return get(dir, a[0], true)
   if (w === 'reopen') return reopen(dir)
+  if (w === 'serve_child') return serveChild(dir)
+  if (w === 'clone_tcp') return clone(dir, rest[0])
   throw new Error('unknown workload ' + w)
 }
 

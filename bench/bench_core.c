@@ -6,6 +6,9 @@
  *   bench_core get_seq       DIR N               -> blocks/s   (blocks 0..N-1 of an existing core)
  *   bench_core get_rand      DIR N               -> blocks/s   (N pseudo-random blocks)
  *   bench_core reopen        DIR                 -> ms         (open + read the last block)
+ *   bench_core clone_tcp     SRC DST             -> MB/s       (a forked writer process serves SRC
+ *                                                  over TCP loopback; this process clones all of
+ *                                                  it into DST, verifying; RSS is the reader's)
  *   bench_core limits        DIR BYTES           -> machine limits (see below)
  *
  * Prints one line of JSON: {"value":..,"unit":..,"rss_kb":..,...}. rss_kb is VmHWM (peak RSS)
@@ -13,6 +16,8 @@
  * and, for appends and gets, opening/closing the core (reopen times exactly open + get). */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +231,87 @@ static uint64_t arg(int argc, char **argv, int i) {
   return strtoull(argv[i], NULL, 10);
 }
 
+/* ---- clone over TCP: writer and reader in separate processes ---- */
+
+static hc_core *g_src;
+
+static hc_replicator *serve_accept(void *user, hc_net *net) {
+  hc_replicator_opts o = {.version = HC_REPLICATOR_OPTS_VERSION};
+  hc_replicator *r;
+  if (hc_replicator_new(&r, &o, NULL, NULL)) return NULL;
+  if (hc_replicator_add_core(r, g_src)) {
+    hc_replicator_free(r);
+    return NULL;
+  }
+  return r;
+}
+
+typedef struct clone_state {
+  hc_replicator *r;
+  hc_core *core;
+  bool closed;
+} clone_state;
+
+static void clone_closed(void *user, hc_net *net, hc_replicator *r, int err, const char *msg) {
+  clone_state *st = user;
+  if (r == st->r) {
+    st->closed = true;
+    if (err) fprintf(stderr, "bench_core: clone: %s\n", msg);
+  }
+}
+
+static bool clone_done(void *user, hc_net *net) {
+  clone_state *st = user;
+  return st->closed || hc_replicator_done(st->r, st->core);
+}
+
+static int do_clone(const char *src, const char *dst) {
+  int fds[2];
+  if (pipe(fds)) die("pipe", HC_ERR_IO);
+  hc_core_opts o = {.version = HC_CORE_OPTS_VERSION, .no_create = true};
+  int rc = hc_core_open_dir(&g_src, src, &o);
+  if (rc) die("open source", rc);
+  uint8_t key[32];
+  memcpy(key, hc_core_key(g_src), 32);
+  uint64_t want = hc_core_length(g_src), bytes = hc_core_byte_length(g_src);
+  pid_t pid = fork();
+  if (pid < 0) die("fork", HC_ERR_IO);
+  if (pid == 0) { /* the writer process */
+    hc_net *net;
+    uint16_t port;
+    if (hc_net_new(&net, NULL, NULL) || hc_net_listen(net, "127.0.0.1", 0, &port, serve_accept, NULL))
+      _exit(1);
+    if (write(fds[1], &port, sizeof port) != sizeof port) _exit(1);
+    hc_net_run(net, 600000, NULL, NULL);
+    _exit(0);
+  }
+  hc_core_close(g_src); /* the reader does not need it (the child has its own copy) */
+  uint16_t port;
+  if (read(fds[0], &port, sizeof port) != sizeof port) die("writer did not start", HC_ERR_IO);
+  hc_core_opts ro = {.version = HC_CORE_OPTS_VERSION, .key = key};
+  clone_state st = {0};
+  rc = hc_core_open_dir(&st.core, dst, &ro);
+  if (rc) die("open clone", rc);
+  hc_net *net;
+  if ((rc = hc_net_new(&net, clone_closed, &st))) die("net", rc);
+  hc_replicator_opts opts = {.version = HC_REPLICATOR_OPTS_VERSION, .is_initiator = true};
+  double t0 = now();
+  if ((rc = hc_replicator_new(&st.r, &opts, NULL, NULL))) die("replicator", rc);
+  if ((rc = hc_replicator_add_core(st.r, st.core))) die("add core", rc);
+  hc_replicator_download(st.r, st.core, 0, UINT64_MAX);
+  if ((rc = hc_net_connect(net, "127.0.0.1", port, st.r))) die("connect", rc);
+  rc = hc_net_run(net, 600000, clone_done, &st);
+  double secs = now() - t0;
+  if (rc || st.closed || hc_core_length(st.core) != want || !hc_core_has(st.core, 0, want))
+    die("clone incomplete", rc ? rc : HC_ERR_CLOSED);
+  hc_net_free(net);
+  hc_core_close(st.core);
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  result((double)bytes / 1e6 / secs, "MB/s", secs);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: bench_core WORKLOAD DIR [ARGS...] (see bench/bench_core.c)\n");
@@ -244,6 +330,7 @@ int main(int argc, char **argv) {
   if (!strcmp(w, "get_rand")) return do_get(dir, arg(argc, argv, 3), true);
   if (!strcmp(w, "reopen")) return do_reopen(dir);
   if (!strcmp(w, "limits")) return do_limits(dir, arg(argc, argv, 3));
+  if (!strcmp(w, "clone_tcp") && argc >= 4) return do_clone(dir, argv[3]);
   fprintf(stderr, "bench_core: unknown workload %s\n", w);
   return 2;
 }

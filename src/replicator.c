@@ -124,6 +124,21 @@ static int rbits_set(rbits *b, uint64_t i, bool v) {
 }
 
 static int rbits_set_range(rbits *b, uint64_t start, uint64_t len, bool v) {
+  if (!v) {
+    /* clearing: only pages that exist matter (a remote may drop 2^64 blocks at once) */
+    for (size_t s = 0; s < b->cap; s++) {
+      if (!b->keys[s]) continue;
+      uint64_t p = b->keys[s] - 1, lo = p * HC_BITFIELD_PAGE_BITS, hi = lo + HC_BITFIELD_PAGE_BITS;
+      uint64_t a = start > lo ? start : lo;
+      uint64_t e = len > UINT64_MAX - start ? UINT64_MAX : start + len;
+      if (e > hi) e = hi;
+      for (uint64_t k = a; k < e; k++) {
+        uint64_t j = k - lo;
+        b->pages[s][j >> 3] &= (uint8_t) ~(1u << (j & 7));
+      }
+    }
+    return HC_OK;
+  }
   while (len > 0) {
     uint64_t p = start / HC_BITFIELD_PAGE_BITS, j = start % HC_BITFIELD_PAGE_BITS;
     uint64_t n = HC_BITFIELD_PAGE_BITS - j;

@@ -1240,9 +1240,14 @@ int hc_replicator_feed(hc_replicator *r, const uint8_t *data, size_t len, uint64
   r->now = now_ms;
   if (!r->created) r->created = now_ms ? now_ms : 1;
   r->last_recv = now_ms;
+  /* everything this input makes us send (answers, new requests, syncs) goes out as one
+   * protomux batch: one secret-stream message instead of one per reply (bounded at 8 MiB) */
+  hc_mux_cork(r->mux);
   int rc = hc_ss_feed(r->ss, data, len);
+  int urc = hc_mux_uncork(r->mux);
   if (rc && !r->err) fail(r, rc, "%s", rc == HC_ERR_HANDSHAKE ? "Noise handshake failed"
                                                              : "secret-stream frame rejected");
+  if (urc && urc != HC_ERR_CLOSED && !r->err) fail(r, urc, "send failed: %s", hc_strerror(urc));
   return r->err;
 }
 

@@ -11,6 +11,8 @@
 
 #define MAX_OPLOG_SIZE 65536
 
+static int defer_flush(hc_core *c);
+
 static int open_file(hc_core *c, const char *name, hc_storage **out) {
   unsigned flags = c->readonly ? HC_STORAGE_READONLY : HC_STORAGE_CREATE;
   int rc = c->factory->open(c->factory, name, flags, out);
@@ -453,6 +455,7 @@ void hc_core_close(hc_core *c) {
     c->refs--;
     return;
   }
+  if (!c->failed) defer_flush(c); /* verified downloads still in memory */
   if (c->tree_inited) hc_merkle_cleanup(&c->tree);
   if (c->bitfield_inited) hc_bitfield_cleanup(&c->bitfield);
   if (c->header_inited) hc_oplog_header_cleanup(&c->header);
@@ -466,11 +469,17 @@ void hc_core_close(hc_core *c) {
   free(c->truncations);
   free(c->manifest_buf);
   free(c->listeners);
+  free(c->d_data);
+  free(c->d_oplog);
+  free(c->d_runs);
+  free(c->d_events);
   free(c);
 }
 
 int hc_core_flush(hc_core *c) {
   if (c->readonly) return HC_ERR_NOT_WRITABLE;
+  int drc = defer_flush(c);
+  if (drc) return drc;
   c->manifest_flushed = true;
   c->auto_flush = 4;
   int rc = flush_oplog(c, true);
@@ -637,6 +646,8 @@ static int append_blocks(hc_core *c, const hc_buf *blocks, size_t n, const appen
   if (am->mode != APPEND_DRY && c->readonly) return HC_ERR_NOT_WRITABLE;
   if (am->mode == APPEND_SIGN && !hc_core_writable(c)) return HC_ERR_NOT_WRITABLE;
   if (c->failed) return HC_ERR_IO;
+  int drc = defer_flush(c);
+  if (drc) return drc;
   if (n == 0) goto done;
   /* never extend (and sign) a tree whose stored roots do not match its signature: a corrupt
    * `tree` file would otherwise get a fresh valid signature. Checked once per open. */
@@ -729,6 +740,10 @@ done:
 /* ---- reads ---- */
 
 static int block_range(hc_core *c, uint64_t index, uint64_t *offset, uint64_t *size) {
+  if (c->d_nruns) { /* a deferred download is being read: write it first */
+    int rc = defer_flush(c);
+    if (rc) return rc;
+  }
   if (index >= c->tree.length) return HC_ERR_OUT_OF_RANGE;
   if (!hc_bitfield_get(&c->bitfield, index)) return HC_ERR_NOT_AVAILABLE;
   hc_node leaf;
@@ -948,6 +963,8 @@ int hc_core_truncate_signed(hc_core *c, uint64_t new_length, uint64_t fork,
 static int truncate_impl(hc_core *c, uint64_t new_length, uint64_t fork, const append_mode *am) {
   if (c->readonly || (am->mode == APPEND_SIGN && !hc_core_writable(c))) return HC_ERR_NOT_WRITABLE;
   if (c->failed) return HC_ERR_IO;
+  int drc = defer_flush(c);
+  if (drc) return drc;
   if (new_length > c->tree.length) return HC_ERR_OUT_OF_RANGE;
   if (fork < c->tree.fork) return HC_ERR_INVALID_ARG;
   if (c->tree.has_prologue && new_length < c->tree.prologue_length) return HC_ERR_INVALID_ARG;
@@ -993,6 +1010,8 @@ int hc_core_clear(hc_core *c, uint64_t start, uint64_t end, uint64_t *freed) {
   if (freed) *freed = 0;
   if (c->readonly) return HC_ERR_NOT_WRITABLE;
   if (c->failed) return HC_ERR_IO;
+  int drc = defer_flush(c);
+  if (drc) return drc;
   if (start > end) return HC_ERR_INVALID_ARG;
   if (end > c->tree.length) end = c->tree.length;
   if (start >= end) return HC_OK;
@@ -1037,6 +1056,8 @@ int hc_core_clear(hc_core *c, uint64_t start, uint64_t end, uint64_t *freed) {
 int hc_core_set_user_data(hc_core *c, const char *key, const uint8_t *value, size_t len) {
   if (!c || !key) return HC_ERR_INVALID_ARG;
   if (c->readonly) return HC_ERR_NOT_WRITABLE;
+  int drc = defer_flush(c);
+  if (drc) return drc;
   if (!value) len = 0;
   size_t kl = strlen(key);
   const uint8_t *cur;
@@ -1411,9 +1432,82 @@ static int verify_decoded(hc_core *c, const hc_proof *p, hc_merkle_batch *b, hc_
   return hc_merkle_verify(&c->tree, p, verify_sig_cb, &ctx, b);
 }
 
+/* ---- deferred download writes ---- */
+
+static int defer_grow(void **p, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap) return HC_OK;
+  size_t n = *cap ? *cap : 16;
+  while (n < need) n *= 2;
+  void *q = realloc(*p, n * elem);
+  if (!q) return HC_ERR_NOMEM;
+  *p = q;
+  *cap = n;
+  return HC_OK;
+}
+
+static int defer_event(hc_core *c, hc_core_event ev, uint64_t start, uint64_t length) {
+  int rc = defer_grow((void **)&c->d_events, &c->d_events_cap, c->d_nevents + 1, sizeof *c->d_events);
+  if (rc) return rc;
+  c->d_events[c->d_nevents].ev = ev;
+  c->d_events[c->d_nevents].start = start;
+  c->d_events[c->d_nevents].length = length;
+  c->d_nevents++;
+  return HC_OK;
+}
+
+static int defer_data(hc_core *c, uint64_t off, const uint8_t *data, size_t len) {
+  int rc = defer_grow((void **)&c->d_data, &c->d_data_cap, c->d_data_len + len, 1);
+  if (rc) return rc;
+  if (len) memcpy(c->d_data + c->d_data_len, data, len);
+  struct hc_defer_run *last = c->d_nruns ? &c->d_runs[c->d_nruns - 1] : NULL;
+  if (last && last->off + last->len == off && last->pos + last->len == c->d_data_len) {
+    last->len += len;
+  } else {
+    rc = defer_grow((void **)&c->d_runs, &c->d_runs_cap, c->d_nruns + 1, sizeof *c->d_runs);
+    if (rc) return rc;
+    c->d_runs[c->d_nruns].off = off;
+    c->d_runs[c->d_nruns].pos = c->d_data_len;
+    c->d_runs[c->d_nruns].len = len;
+    c->d_nruns++;
+  }
+  c->d_data_len += len;
+  return HC_OK;
+}
+
+/* Writes what is deferred: data first, then the oplog entries that make it count. */
+static int defer_flush(hc_core *c) {
+  int rc = HC_OK;
+  if (!c->d_nruns && !c->d_entries && !c->d_nevents) return HC_OK;
+  for (size_t i = 0; i < c->d_nruns && !rc; i++)
+    rc = hc_storage_write(c->data_file, c->d_runs[i].off, c->d_data + c->d_runs[i].pos, c->d_runs[i].len);
+  if (!rc) rc = hc_oplog_write_frames(&c->oplog, c->d_oplog, c->d_oplog_len, c->d_entries);
+  c->d_nruns = 0;
+  c->d_data_len = 0;
+  c->d_oplog_len = 0;
+  c->d_entries = 0;
+  if (rc) {
+    c->d_nevents = 0;
+    c->failed = true; /* memory is ahead of storage: reopen to recover */
+    return rc;
+  }
+  rc = after_download(c);
+  size_t n = c->d_nevents;
+  c->d_nevents = 0;
+  for (size_t i = 0; i < n; i++) hc__core_emit(c, c->d_events[i].ev, c->d_events[i].start, c->d_events[i].length);
+  return rc;
+}
+
+void hc__core_defer_begin(hc_core *c) { c->deferring++; }
+
+int hc__core_defer_end(hc_core *c) {
+  if (c->deferring > 0) c->deferring--;
+  return c->deferring ? HC_OK : defer_flush(c);
+}
+
 /* Stores a verified batch (+ block) through one oplog entry. */
 static int store_verified(hc_core *c, const hc_proof *p, hc_merkle_batch *b, bool *stored_block) {
   int rc = HC_OK;
+  bool defer = c->deferring > 0 && !c->durable;
   bool has_block = p->has_block && !hc_bitfield_get(&c->bitfield, p->block_index);
   uint64_t old_len = c->tree.length;
   *stored_block = false;
@@ -1429,7 +1523,8 @@ static int store_verified(hc_core *c, const hc_proof *p, hc_merkle_batch *b, boo
     }
     uint64_t off = 0;
     if (!rc) rc = hc_merkle_byte_offset(&view, 2 * p->block_index, &off);
-    if (!rc) rc = hc_storage_write(c->data_file, off, p->block_value, p->block_value_len);
+    if (!rc && defer) rc = defer_data(c, off, p->block_value, p->block_value_len);
+    else if (!rc) rc = hc_storage_write(c->data_file, off, p->block_value, p->block_value_len);
     if (!rc && c->durable) rc = hc_storage_sync(c->data_file); /* before the entry */
     if (rc) return rc;
   }
@@ -1442,7 +1537,12 @@ static int store_verified(hc_core *c, const hc_proof *p, hc_merkle_batch *b, boo
     e.bf_length = 1;
   }
   if (!e.has_tree_nodes && !e.has_upgrade && !e.has_bitfield) return HC_OK;
-  rc = hc_oplog_append(&c->oplog, &e, 1, false);
+  if (defer) {
+    rc = hc_oplog_frame_into(&c->oplog, &e, &c->d_oplog, &c->d_oplog_len, &c->d_oplog_cap);
+    if (!rc) c->d_entries++;
+  } else {
+    rc = hc_oplog_append(&c->oplog, &e, 1, false);
+  }
   if (rc) return rc;
   if (has_block) rc = hc_bitfield_set_range(&c->bitfield, p->block_index, 1, true);
   if (!rc) rc = hc_merkle_batch_commit(b);
@@ -1453,9 +1553,17 @@ static int store_verified(hc_core *c, const hc_proof *p, hc_merkle_batch *b, boo
     return rc;
   }
   if (b->upgraded) c->signature_ok = false;
+  *stored_block = has_block;
+  if (defer) { /* written (and announced) at hc__core_defer_end */
+    if (b->upgraded && c->tree.length > old_len)
+      rc = defer_event(c, HC_EVENT_UPGRADE, old_len, c->tree.length - old_len);
+    if (!rc && has_block) rc = defer_event(c, HC_EVENT_DOWNLOAD, p->block_index, 1);
+    if (!rc && c->d_oplog_len >= MAX_OPLOG_SIZE) rc = defer_flush(c);
+    if (rc) c->failed = true;
+    return rc;
+  }
   rc = after_download(c);
   if (rc) return rc;
-  *stored_block = has_block;
   if (b->upgraded && c->tree.length > old_len)
     hc__core_emit(c, HC_EVENT_UPGRADE, old_len, c->tree.length - old_len);
   if (has_block) hc__core_emit(c, HC_EVENT_DOWNLOAD, p->block_index, 1);
@@ -1481,6 +1589,8 @@ int hc__core_reorg(hc_core *c, const hc_proof *p, uint64_t *ancestors) {
   *ancestors = 0;
   if (c->readonly) return HC_ERR_NOT_WRITABLE;
   if (c->failed) return HC_ERR_IO;
+  int drc = defer_flush(c);
+  if (drc) return drc;
   if (!p->has_upgrade || p->upgrade_start != 0 || p->fork <= c->tree.fork) return HC_ERR_BAD_PROOF;
   hc_manifest m;
   bool nm;

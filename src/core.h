@@ -31,6 +31,21 @@ struct hc_core {
   bool encrypted;
   hc_block_encryption encryption;
   size_t refs; /* extra handles (sessions); the core frees when the last one closes */
+  /* deferred downloads (hc__core_defer_begin/end): verified blocks and their oplog entries
+   * wait in memory and go out with one data write per contiguous run and one oplog write */
+  int deferring;
+  uint8_t *d_data, *d_oplog;
+  size_t d_data_len, d_data_cap, d_oplog_len, d_oplog_cap, d_entries;
+  struct hc_defer_run {
+    uint64_t off;
+    size_t pos, len;
+  } *d_runs;
+  size_t d_nruns, d_runs_cap;
+  struct hc_defer_event {
+    hc_core_event ev;
+    uint64_t start, length;
+  } *d_events;
+  size_t d_nevents, d_events_cap;
   struct hc_core_listener {
     hc_core_update_cb cb;
     void *user;
@@ -45,6 +60,13 @@ void hc__core_emit(hc_core *c, hc_core_event ev, uint64_t start, uint64_t length
  * upgrade, block). *stored_block is set when the block was new and written. Errors:
  * HC_ERR_BAD_PROOF / HC_ERR_BAD_SIGNATURE (nothing stored), HC_ERR_IO, ... */
 int hc__core_apply(hc_core *c, const hc_proof *p, bool *stored_block);
+
+/* Groups the writes of the verified downloads that follow (until hc__core_defer_end) into one
+ * data write per contiguous run and one oplog write; events fire after the writes. Nested
+ * calls are counted. Other mutations write what is pending first. Durable cores do not
+ * defer. */
+void hc__core_defer_begin(hc_core *c);
+int hc__core_defer_end(hc_core *c);
 
 /* Applies a fork proof: `p` carries an upgrade from 0 at a fork greater than ours, signed.
  * Verified against the key alone; the core is truncated to the longest prefix whose roots

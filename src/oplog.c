@@ -506,6 +506,41 @@ int hc_oplog_append(hc_oplog *op, const hc_oplog_entry *entries, size_t n, bool 
   return HC_OK;
 }
 
+int hc_oplog_frame_into(const hc_oplog *op, const hc_oplog_entry *en, uint8_t **buf, size_t *len,
+                        size_t *cap) {
+  int bit = (op->headers[0] + op->headers[1]) & 1;
+  hc_enc e;
+  hc_enc_init(&e, NULL, 0);
+  hc_oplog_entry_encode(&e, en);
+  if (e.err) return e.err;
+  if (e.pos >= (1u << 30) - 8) return HC_ERR_INVALID_ARG;
+  size_t need = *len + e.pos + 8;
+  if (need > *cap) {
+    size_t ncap = *cap ? *cap : 4096;
+    while (ncap < need) ncap *= 2;
+    uint8_t *nb = realloc(*buf, ncap);
+    if (!nb) return HC_ERR_NOMEM;
+    *buf = nb;
+    *cap = ncap;
+  }
+  uint8_t *f = *buf + *len;
+  hc_enc_init(&e, f + 8, e.pos);
+  hc_oplog_entry_encode(&e, en);
+  hc_put_u32le(f + 4, (uint32_t)(e.pos << 2) | (uint32_t)bit);
+  hc_put_u32le(f, hc_oplog_crc(f + 4, e.pos + 4));
+  *len = need;
+  return HC_OK;
+}
+
+int hc_oplog_write_frames(hc_oplog *op, const uint8_t *buf, size_t len, size_t count) {
+  if (!len) return HC_OK;
+  int rc = hc_storage_write(op->file, HC_OPLOG_ENTRY_OFFSET + op->byte_length, buf, len);
+  if (rc) return rc;
+  op->byte_length += len;
+  op->length += count;
+  return HC_OK;
+}
+
 static int oplog_flush(hc_oplog *op, const hc_oplog_header *h, bool sync);
 
 int hc_oplog_flush(hc_oplog *op, const hc_oplog_header *h) { return oplog_flush(op, h, false); }

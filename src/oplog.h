@@ -100,6 +100,13 @@ int hc_oplog_open(hc_oplog *op, hc_storage *file, bool readonly, hc_oplog_header
 /* Appends entries (atomic: all but the last carry the partial bit). */
 int hc_oplog_append(hc_oplog *op, const hc_oplog_entry *entries, size_t n, bool atomic);
 
+/* Encodes one entry as a framed record (current header bit, not partial) at the end of a
+ * growable buffer; hc_oplog_write_frames then appends such records (count of them) in one
+ * write. The header must not be flushed in between. */
+int hc_oplog_frame_into(const hc_oplog *op, const hc_oplog_entry *en, uint8_t **buf, size_t *len,
+                        size_t *cap);
+int hc_oplog_write_frames(hc_oplog *op, const uint8_t *buf, size_t len, size_t count);
+
 /* Writes the header into the inactive slot and truncates the entries.
  * HC_ERR_HEADER_OVERFLOW when it does not fit a slot. */
 int hc_oplog_flush(hc_oplog *op, const hc_oplog_header *h);

@@ -1243,7 +1243,16 @@ int hc_replicator_feed(hc_replicator *r, const uint8_t *data, size_t len, uint64
   /* everything this input makes us send (answers, new requests, syncs) goes out as one
    * protomux batch: one secret-stream message instead of one per reply (bounded at 8 MiB) */
   hc_mux_cork(r->mux);
+  /* verified downloads of this input are written together (see hc__core_defer_begin) */
+  for (size_t i = 0; i < r->npeers; i++) hc__core_defer_begin(r->peers[i]->core);
+  size_t npeers = r->npeers;
   int rc = hc_ss_feed(r->ss, data, len);
+  int drc = HC_OK;
+  for (size_t i = 0; i < npeers && i < r->npeers; i++) {
+    int e = hc__core_defer_end(r->peers[i]->core);
+    if (e && !drc) drc = e;
+  }
+  if (drc && !r->err) fail(r, drc, "storing downloaded blocks failed: %s", hc_strerror(drc));
   int urc = hc_mux_uncork(r->mux);
   if (rc && !r->err) fail(r, rc, "%s", rc == HC_ERR_HANDSHAKE ? "Noise handshake failed"
                                                              : "secret-stream frame rejected");

@@ -1240,9 +1240,6 @@ int hc_replicator_feed(hc_replicator *r, const uint8_t *data, size_t len, uint64
   r->now = now_ms;
   if (!r->created) r->created = now_ms ? now_ms : 1;
   r->last_recv = now_ms;
-  /* everything this input makes us send (answers, new requests, syncs) goes out as one
-   * protomux batch: one secret-stream message instead of one per reply (bounded at 8 MiB) */
-  hc_mux_cork(r->mux);
   /* verified downloads of this input are written together (see hc__core_defer_begin) */
   for (size_t i = 0; i < r->npeers; i++) hc__core_defer_begin(r->peers[i]->core);
   size_t npeers = r->npeers;
@@ -1253,10 +1250,8 @@ int hc_replicator_feed(hc_replicator *r, const uint8_t *data, size_t len, uint64
     if (e && !drc) drc = e;
   }
   if (drc && !r->err) fail(r, drc, "storing downloaded blocks failed: %s", hc_strerror(drc));
-  int urc = hc_mux_uncork(r->mux);
   if (rc && !r->err) fail(r, rc, "%s", rc == HC_ERR_HANDSHAKE ? "Noise handshake failed"
                                                              : "secret-stream frame rejected");
-  if (urc && urc != HC_ERR_CLOSED && !r->err) fail(r, urc, "send failed: %s", hc_strerror(urc));
   return r->err;
 }
 

@@ -37,6 +37,9 @@ const size = {
 }
 
 function exec (impl, argv) {
+  // write back what the previous run left dirty in the page cache, so one side's writeback
+  // does not land in the other side's timing (runs alternate JS and C)
+  spawnSync('sync')
   const cmd = impl === 'js' ? process.execPath : bin
   const full = impl === 'js' ? [JS, ...argv] : argv
   const r = spawnSync(cmd, full, { encoding: 'utf8', maxBuffer: 1 << 20 })

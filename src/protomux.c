@@ -70,6 +70,7 @@ struct hc_mux {
   size_t batch_len, batch_cap;
   uint64_t batch_last; /* channel of the last batch item */
   bool batch_any;
+  size_t max_batch; /* a corked batch is sent once it reaches this size */
 };
 
 /* ---- small helpers ---- */
@@ -211,7 +212,7 @@ static int batch_append_uint(hc_mux *mux, uint64_t v) {
 static int batch_push(hc_mux *mux, uint64_t ch, const uint8_t *head, size_t head_len,
                       const uint8_t *payload, size_t len) {
   int rc;
-  if (mux->batch_len >= HC_MUX_MAX_BATCH && (rc = flush_batch(mux))) return rc;
+  if (mux->batch_len >= mux->max_batch && (rc = flush_batch(mux))) return rc;
   if (!mux->batch_any) {
     static const uint8_t hdr[2] = {0, 0};
     if ((rc = batch_append(mux, hdr, 2)) || (rc = batch_append_uint(mux, ch))) return rc;
@@ -651,8 +652,13 @@ int hc_mux_new(hc_mux **out, const hc_mux_callbacks *cb, void *user) {
   if (!mux) return HC_ERR_NOMEM;
   mux->cb = *cb;
   mux->user = user;
+  mux->max_batch = HC_MUX_MAX_BATCH;
   *out = mux;
   return HC_OK;
+}
+
+void hc_mux_set_max_batch(hc_mux *mux, size_t bytes) {
+  mux->max_batch = bytes == 0 || bytes > HC_MUX_MAX_BATCH ? HC_MUX_MAX_BATCH : bytes;
 }
 
 void hc_mux_destroy(hc_mux *mux) {

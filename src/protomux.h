@@ -86,6 +86,10 @@ int hc_mux_send(hc_mux *mux, hc_mux_channel *ch, uint64_t type, const uint8_t *p
 /* Sends `close` and closes locally (on_close with remote = false). */
 int hc_mux_close_channel(hc_mux *mux, hc_mux_channel *ch);
 
+/* Corked batches are sent as soon as they reach `bytes` (default and maximum HC_MUX_MAX_BATCH),
+ * so a long corked section streams instead of arriving as one huge frame. */
+void hc_mux_set_max_batch(hc_mux *mux, size_t bytes);
+
 /* Nested: messages sent while corked go out as batch frames at the last uncork. */
 void hc_mux_cork(hc_mux *mux);
 int hc_mux_uncork(hc_mux *mux);

@@ -24,6 +24,7 @@
  * the remote are queued (as the reference's receiverQueue waits for protomux drain) instead
  * of being answered, so a peer that asks but does not read cannot grow our memory. */
 #define OUT_HIGH_WATER (4u << 20)
+#define BATCH_BYTES (64u * 1024u) /* protomux batches of what one input makes us send */
 #define MAX_QUEUED_REQUESTS 65536 /* per channel; the reference keeps at most 512 in flight */
 
 /* ---- a sparse bitset for remote "have" bits (hash of 4 KiB pages, capped) ---- */
@@ -1151,6 +1152,7 @@ int hc_replicator_new(hc_replicator **out, const hc_replicator_opts *opts,
     free(r);
     return rc;
   }
+  hc_mux_set_max_batch(r->mux, BATCH_BYTES);
   *out = r;
   return HC_OK;
 }
@@ -1240,10 +1242,15 @@ int hc_replicator_feed(hc_replicator *r, const uint8_t *data, size_t len, uint64
   r->now = now_ms;
   if (!r->created) r->created = now_ms ? now_ms : 1;
   r->last_recv = now_ms;
-  /* verified downloads of this input are written together (see hc__core_defer_begin) */
+  /* verified downloads of this input are written together (see hc__core_defer_begin), and what
+   * it makes us send goes out in protomux batches of up to BATCH_BYTES (fewer secret-stream
+   * messages, but small enough to keep the other side streaming) */
   for (size_t i = 0; i < r->npeers; i++) hc__core_defer_begin(r->peers[i]->core);
   size_t npeers = r->npeers;
+  hc_mux_cork(r->mux);
   int rc = hc_ss_feed(r->ss, data, len);
+  int urc = hc_mux_uncork(r->mux);
+  if (urc && urc != HC_ERR_CLOSED && !r->err) fail(r, urc, "send failed: %s", hc_strerror(urc));
   int drc = HC_OK;
   for (size_t i = 0; i < npeers && i < r->npeers; i++) {
     int e = hc__core_defer_end(r->peers[i]->core);

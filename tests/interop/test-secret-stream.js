@@ -118,7 +118,9 @@ async function scenario (cIsInitiator) {
   for (let i = 0; i < 3; i++) assert.ok(echoed[i].equals(echoes[i]), 'echo ' + i)
   step(label + ': JS -> C messages (4 B, 200000 B, keep-alive, 4 B) echoed back intact')
 
-  // C printed what it received: lengths and hashes match what JS sent (keep-alive not delivered)
+  // C printed what it received: lengths and hashes match what JS sent (keep-alive not delivered).
+  // Its stdout (a pipe) may reach us after its echoes (the socket): wait for the lines.
+  await until(() => peer.events.filter((e) => e.event === 'message').length >= sent.length)
   const cmsgs = peer.events.filter((e) => e.event === 'message')
   assert.deepStrictEqual(cmsgs.map((e) => e.length), sent.map((s) => s.length))
   assert.deepStrictEqual(cmsgs.map((e) => e.hash), sent.map(b2))

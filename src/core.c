@@ -1607,7 +1607,7 @@ int hc__core_reorg(hc_core *c, const hc_proof *p, uint64_t *ancestors) {
   hc_merkle_batch vb;
   sig_ctx ctx = {c, &m};
   rc = hc_merkle_verify(&empty, &up, verify_sig_cb, &ctx, &vb);
-  if (rc) return rc;
+  if (rc) return rc == HC_ERR_NOT_AVAILABLE ? HC_ERR_BAD_PROOF : rc;
   if (nm) adopt_manifest(c, &m);
   /* the longest prefix of matching roots is shared history */
   uint64_t anc = 0;
@@ -1674,7 +1674,7 @@ int hc_core_verify_proof(hc_core *c, const uint8_t *proof, size_t len) {
   int rc = verify_decoded(c, &p, &b, &m, &nm);
   hc_merkle_batch_cleanup(&b);
   hc_proof_cleanup(&p);
-  return rc;
+  return rc == HC_ERR_NOT_AVAILABLE ? HC_ERR_BAD_PROOF : rc;
 }
 
 int hc_core_apply_proof(hc_core *c, const uint8_t *proof, size_t len) {
@@ -1684,5 +1684,5 @@ int hc_core_apply_proof(hc_core *c, const uint8_t *proof, size_t len) {
   bool stored;
   int rc = hc__core_apply(c, &p, &stored);
   hc_proof_cleanup(&p);
-  return rc;
+  return rc == HC_ERR_NOT_AVAILABLE ? HC_ERR_BAD_PROOF : rc;
 }

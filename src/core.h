@@ -58,7 +58,8 @@ void hc__core_emit(hc_core *c, hc_core_event ev, uint64_t start, uint64_t length
 
 /* Verifies a decoded proof (wire data) against the core and stores what it proves (nodes,
  * upgrade, block). *stored_block is set when the block was new and written. Errors:
- * HC_ERR_BAD_PROOF / HC_ERR_BAD_SIGNATURE (nothing stored), HC_ERR_IO, ... */
+ * HC_ERR_BAD_PROOF / HC_ERR_BAD_SIGNATURE (nothing stored), HC_ERR_NOT_AVAILABLE (the proof
+ * stops at a node the tree does not have; nothing stored), HC_ERR_IO, ... */
 int hc__core_apply(hc_core *c, const hc_proof *p, bool *stored_block);
 
 /* Groups the writes of the verified downloads that follow (until hc__core_defer_end) into one

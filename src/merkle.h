@@ -149,7 +149,9 @@ typedef int (*hc_merkle_verify_sig_cb)(void *ctx, const hc_merkle_batch *b, cons
 
 /* Verifies proof `p` against tree `m` (tree.verify): on success *out holds a batch with every
  * new node (including the block's leaf) and, for an upgrade, the new roots/length/fork/
- * signature. Nothing is stored. HC_ERR_BAD_PROOF / HC_ERR_BAD_SIGNATURE on failure. */
+ * signature. Nothing is stored. HC_ERR_BAD_PROOF / HC_ERR_BAD_SIGNATURE on failure;
+ * HC_ERR_NOT_AVAILABLE when the proof's top node is one this tree does not have (a proof
+ * for fewer nodes than the tree lacks: the caller decides whether that is the peer's fault). */
 int hc_merkle_verify(hc_merkle *m, const hc_proof *p, hc_merkle_verify_sig_cb verify_sig,
                      void *ctx, hc_merkle_batch *out);
 

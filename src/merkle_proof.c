@@ -630,7 +630,9 @@ static int verify(hc_merkle *m, const hc_proof *p, hc_merkle_verify_sig_cb verif
   if (has_unverified) {
     hc_node stored;
     rc = hc_merkle_get(m, unverified.index, &stored);
-    if (rc == HC_ERR_NOT_FOUND) return HC_ERR_BAD_PROOF; /* Could not load node */
+    /* Could not load node: the proof stops below what this tree has (the request asked for
+     * too few nodes, or a node it counted on has not arrived yet) */
+    if (rc == HC_ERR_NOT_FOUND) return HC_ERR_NOT_AVAILABLE;
     if (rc) return rc;
     if (memcmp(stored.hash, unverified.hash, 32) != 0 || stored.size != unverified.size)
       return HC_ERR_BAD_PROOF; /* Invalid checksum */

@@ -166,6 +166,82 @@ static int rbits_set_range(rbits *b, uint64_t start, uint64_t len, bool v) {
   return HC_OK;
 }
 
+/* ---- a counted set of tree nodes (flat indices) that in-flight requests will bring ---- */
+
+typedef struct nset {
+  uint64_t *keys; /* index + 1; 0 = empty */
+  uint32_t *counts;
+  size_t cap, count;
+} nset;
+
+static size_t nset_find(const nset *s, uint64_t k) {
+  size_t mask = s->cap - 1, i = (size_t)mix64(k) & mask;
+  while (s->keys[i] && s->keys[i] != k + 1) i = (i + 1) & mask;
+  return i;
+}
+
+static bool nset_has(const nset *s, uint64_t k) {
+  return s->count && s->keys[nset_find(s, k)] != 0;
+}
+
+/* Out of memory leaves the node out: later requests then just ask for more nodes. */
+static void nset_add(nset *s, uint64_t k) {
+  if ((s->count + 1) * 2 > s->cap) {
+    size_t ncap = s->cap ? s->cap * 2 : 256;
+    nset old = *s;
+    s->keys = calloc(ncap, sizeof *s->keys);
+    s->counts = calloc(ncap, sizeof *s->counts);
+    if (!s->keys || !s->counts) {
+      free(s->keys);
+      free(s->counts);
+      *s = old;
+      return;
+    }
+    s->cap = ncap;
+    s->count = 0;
+    for (size_t i = 0; i < old.cap; i++) {
+      if (!old.keys[i]) continue;
+      size_t j = nset_find(s, old.keys[i] - 1);
+      s->keys[j] = old.keys[i];
+      s->counts[j] = old.counts[i];
+      s->count++;
+    }
+    free(old.keys);
+    free(old.counts);
+  }
+  size_t i = nset_find(s, k);
+  if (!s->keys[i]) {
+    s->keys[i] = k + 1;
+    s->counts[i] = 0;
+    s->count++;
+  }
+  s->counts[i]++;
+}
+
+static void nset_remove(nset *s, uint64_t k) {
+  if (!s->count) return;
+  size_t mask = s->cap - 1, i = nset_find(s, k);
+  if (!s->keys[i] || --s->counts[i]) return;
+  /* backward-shift deletion keeps every probe chain intact */
+  s->keys[i] = 0;
+  s->count--;
+  for (size_t j = (i + 1) & mask; s->keys[j]; j = (j + 1) & mask) {
+    size_t home = (size_t)mix64(s->keys[j] - 1) & mask;
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      s->keys[i] = s->keys[j];
+      s->counts[i] = s->counts[j];
+      s->keys[j] = 0;
+      i = j;
+    }
+  }
+}
+
+static void nset_free(nset *s) {
+  free(s->keys);
+  free(s->counts);
+  memset(s, 0, sizeof *s);
+}
+
 /* ---- state ---- */
 
 enum { REQ_BLOCK = 1, REQ_UPGRADE = 2, REQ_FORK = 3 };
@@ -173,7 +249,9 @@ enum { REQ_BLOCK = 1, REQ_UPGRADE = 2, REQ_FORK = 3 };
 typedef struct preq {
   uint64_t id;
   int kind;
+  bool optimistic; /* REQ_BLOCK: asked for fewer nodes, counting on earlier requests' */
   uint64_t index;
+  uint64_t nodes; /* REQ_BLOCK: request.block.nodes */
 } preq;
 
 typedef struct range {
@@ -211,6 +289,13 @@ typedef struct rpeer {
   preq *inflight;
   size_t ninflight, inflight_cap;
   rbits inflight_bits;
+  /* Pipelining: a block request asks only for the nodes that neither the tree nor an earlier
+   * in-flight request to this peer will supply (`pending`). If an answer arrives before the
+   * one it counted on, it cannot be verified yet; the block is asked again with every node
+   * it lacks (`exact_bits`). Without this, every block of a pipelined download would carry
+   * its whole path to the root (~log2(length) nodes, hashed and stored by the reader). */
+  nset pending;
+  rbits exact_bits;
   bool upgrade_inflight, fork_inflight;
   uint64_t fork_requested; /* the fork we asked a proof for */
   uint64_t *segments_wanted;
@@ -352,6 +437,52 @@ static void broadcast_range(rpeer *p, uint64_t start, uint64_t length, bool drop
 
 /* ---- requests ---- */
 
+/* What a verified answer to a block request with `nodes` adds to the tree: the leaf and its
+ * ancestors below the node `nodes` levels up (computed), and their siblings (the proof). */
+static void pending_chain(rpeer *p, uint64_t index, uint64_t nodes, bool add) {
+  hc_ft_iter it;
+  hc_ft_iter_seek(&it, 2 * index);
+  for (uint64_t l = 0; l < nodes; l++) {
+    uint64_t a = it.index, sib = hc_ft_iter_sibling(&it);
+    if (add) {
+      nset_add(&p->pending, a);
+      nset_add(&p->pending, sib);
+    } else {
+      nset_remove(&p->pending, a);
+      nset_remove(&p->pending, sib);
+    }
+    hc_ft_iter_parent(&it);
+  }
+}
+
+/* request.block.nodes for `index` (missingNodes), stopping also at a node an in-flight
+ * request will bring unless `exact`; *optimistic tells which of the two it stopped at. */
+static int request_nodes(rpeer *p, uint64_t index, bool exact, uint64_t *count, bool *optimistic) {
+  hc_merkle *m = &p->core->tree;
+  *count = 0;
+  *optimistic = false;
+  uint64_t head = 2 * m->length;
+  if (index >= ((uint64_t)1 << 57)) return HC_OK; /* beyond any valid tree */
+  hc_ft_iter it;
+  hc_ft_iter_seek(&it, 2 * index);
+  if (it.index + it.factor / 2 - 1 >= head) return HC_OK;
+  uint64_t cnt = 0;
+  while (!hc_ft_iter_contains(&it, head)) {
+    hc_node n;
+    int rc = hc_merkle_get(m, it.index, &n);
+    if (rc == HC_OK) break;
+    if (rc != HC_ERR_NOT_FOUND) return rc;
+    if (!exact && nset_has(&p->pending, it.index)) {
+      *optimistic = true;
+      break;
+    }
+    cnt++;
+    hc_ft_iter_parent(&it);
+  }
+  *count = cnt;
+  return HC_OK;
+}
+
 static int add_inflight(rpeer *p, int kind, uint64_t index, uint64_t *id) {
   if (p->ninflight == p->inflight_cap) {
     size_t cap = p->inflight_cap ? p->inflight_cap * 2 : 64;
@@ -364,6 +495,8 @@ static int add_inflight(rpeer *p, int kind, uint64_t index, uint64_t *id) {
   p->inflight[p->ninflight].id = *id;
   p->inflight[p->ninflight].kind = kind;
   p->inflight[p->ninflight].index = index;
+  p->inflight[p->ninflight].nodes = 0;
+  p->inflight[p->ninflight].optimistic = false;
   p->ninflight++;
   if (kind == REQ_BLOCK) return rbits_set(&p->inflight_bits, index, true);
   return HC_OK;
@@ -375,7 +508,10 @@ static bool take_inflight(rpeer *p, uint64_t id, preq *out) {
     if (p->inflight[i].id != id) continue;
     *out = p->inflight[i];
     p->inflight[i] = p->inflight[--p->ninflight];
-    if (out->kind == REQ_BLOCK) rbits_set(&p->inflight_bits, out->index, false);
+    if (out->kind == REQ_BLOCK) {
+      rbits_set(&p->inflight_bits, out->index, false);
+      pending_chain(p, out->index, out->nodes, false);
+    }
     if (out->kind == REQ_UPGRADE) p->upgrade_inflight = false;
     if (out->kind == REQ_FORK) p->fork_inflight = false;
     return true;
@@ -490,11 +626,17 @@ static void update_peer(rpeer *p) {
         continue;
       }
       uint64_t nodes = 0;
-      hc_merkle_missing_nodes(&c->tree, i, &nodes);
+      bool exact = rbits_get(&p->exact_bits, i), optimistic = false;
+      int nrc = request_nodes(p, i, exact, &nodes, &optimistic);
+      if (nrc) return fail(r, nrc, "reading the tree: %s", hc_strerror(nrc));
+      if (exact) rbits_set(&p->exact_bits, i, false);
       hc_msg_request m;
       memset(&m, 0, sizeof m);
       uint64_t id;
       if (add_inflight(p, REQ_BLOCK, i, &id)) return fail(r, HC_ERR_NOMEM, "out of memory");
+      p->inflight[p->ninflight - 1].nodes = nodes;
+      p->inflight[p->ninflight - 1].optimistic = optimistic;
+      pending_chain(p, i, nodes, true);
       m.id = id;
       m.fork = p->remote_fork;
       m.r.has_block = true;
@@ -688,6 +830,16 @@ static void on_data(rpeer *p, const uint8_t *payload, size_t len) {
   uint64_t old_len = hc_core_length(c);
   bool stored = false;
   int rc = hc__core_apply(c, &proof, &stored);
+  if (rc == HC_ERR_NOT_AVAILABLE && req.kind == REQ_BLOCK && req.optimistic) {
+    /* answered before the request it counted on: ask again, with every node it lacks */
+    hc_proof_cleanup(&proof);
+    if (rbits_set(&p->exact_bits, req.index, true)) return fail(r, HC_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < p->nranges; k++)
+      if (p->ranges[k].next > req.index) p->ranges[k].next = req.index;
+    update_peer(p);
+    return;
+  }
+  if (rc == HC_ERR_NOT_AVAILABLE) rc = HC_ERR_BAD_PROOF;
   if (rc) {
     hc_proof_cleanup(&proof);
     if (req.kind == REQ_BLOCK)
@@ -1037,6 +1189,8 @@ static void mux_on_close(void *user, hc_mux_channel *ch, bool remote) {
   p->upgrade_inflight = p->fork_inflight = false;
   rescan(p);
   rbits_free(&p->inflight_bits);
+  nset_free(&p->pending);
+  rbits_free(&p->exact_bits);
   drop_request_queue(p);
   if (was_open && r->cb.on_peer_remove) r->cb.on_peer_remove(r->user, r, p->core);
   /* the remote closed an idle channel while we still want data: reopen (as the reference) */
@@ -1164,6 +1318,8 @@ void hc_replicator_free(hc_replicator *r) {
     hc_core_off_update(p->core, core_event, p);
     rbits_free(&p->remote_bits);
     rbits_free(&p->inflight_bits);
+    rbits_free(&p->exact_bits);
+    nset_free(&p->pending);
     free(p->ranges);
     free(p->inflight);
     free(p->segments_wanted);

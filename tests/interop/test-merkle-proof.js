@@ -125,7 +125,9 @@ async function verification () {
     if (!jsOnJs.ok) { // a request the verifier could not have sent (e.g. a top node it lacks)
       assert(!cOnJs.ok, 'JS rejects both: ' + what)
       for (const r of [cv[2 * i], cv[2 * i + 1]]) {
-        assert(!r.ok && ['HC_ERR_BAD_PROOF', 'HC_ERR_BAD_SIGNATURE'].includes(r.error), 'C rejects: ' + what + ' ' + JSON.stringify(r))
+        assert(!r.ok && ['HC_ERR_BAD_PROOF', 'HC_ERR_BAD_SIGNATURE', 'HC_ERR_NOT_AVAILABLE'].includes(r.error), 'C rejects: ' + what + ' ' + JSON.stringify(r))
+        // NOT_AVAILABLE ("the top node is not in this tree"): JS fails loading that node too
+        if (r.error === 'HC_ERR_NOT_AVAILABLE') assert(/Could not load node|Could not satisfy length/.test(jsOnJs.error), 'C lacks the top node where JS does: ' + what + ' ' + jsOnJs.error)
       }
       rejected++
       continue
@@ -190,7 +192,7 @@ async function tampering ({ cases, jsProofs }) {
     if (t.mustFail) assert(!js.ok, 'JS must reject: ' + t.what)
     if (!js.ok) {
       assert.strictEqual(c.ok, false, 'C must reject: ' + t.what)
-      assert(['HC_ERR_BAD_PROOF', 'HC_ERR_BAD_SIGNATURE'].includes(c.error), 'error code ' + c.error + ': ' + t.what)
+      assert(['HC_ERR_BAD_PROOF', 'HC_ERR_BAD_SIGNATURE', 'HC_ERR_NOT_AVAILABLE'].includes(c.error), 'error code ' + c.error + ': ' + t.what)
       rejected++
     } else if (t.strict && !c.ok) {
       // C also checks the size of the untrusted top node against the stored one (the

@@ -123,10 +123,48 @@ async function readerAttacks () {
   // (1) block proofs that do not verify
   await attack('block value flipped', tamper(isBlock(7), (d) => { d.block.value = flip(d.block.value, 3) }),
     { re: /block 7 .*does not verify/ })
-  await attack('block node hash flipped', tamper((m) => m.block && m.block.index === 9, (d) => {
-    assert.ok(d.block.nodes.length > 0, 'block 9 proof has nodes')
+  // (pipelined requests ask only for nodes no earlier request brings: tamper with the first
+  // answer past block 8 that carries nodes)
+  await attack('block node hash flipped', tamper((m) => m.block && m.block.index >= 9 && m.block.nodes > 0, (d) => {
+    assert.ok(d.block.nodes.length > 0, 'the proof has nodes')
     d.block.nodes[0] = { ...d.block.nodes[0], hash: flip(d.block.nodes[0].hash, 5) }
-  }), { re: /block 9 .*does not verify/ })
+  }), { re: /block (9|[1-9]\d+) .*does not verify/ })
+  // Pipelined requests count on earlier answers for their upper nodes. An honest peer that
+  // answers out of order makes some answers unverifiable on arrival: the reader must ask those
+  // blocks again with every node they lack, and finish with every block (no error).
+  const asked = new Map() // block index -> the `nodes` of each request for it
+  const reversed = await attack('honest answers in reverse order', {
+    held: [],
+    timer: null,
+    async onrequest (peer, msg) {
+      if (!msg.block) return peer.answer(msg)
+      if (!asked.has(msg.block.index)) asked.set(msg.block.index, [])
+      asked.get(msg.block.index).push(msg.block.nodes)
+      this.held.push(msg)
+      if (this.timer) return
+      this.timer = setTimeout(async () => {
+        const q = this.held.reverse()
+        this.held = []
+        this.timer = null
+        for (const m of q) await peer.answer(m)
+      }, 30)
+    }
+  }, { expectOk: true })
+  assert.strictEqual(reversed.st.info.length, N, 'reverse order: full length')
+  assert.strictEqual(reversed.st.present, N, 'reverse order: every block')
+  const again = [...asked].filter(([, n]) => n.length > 1)
+  assert.ok(again.length > 0, 'reverse order: some blocks were asked again')
+  for (const [i, n] of again) assert.ok(n[n.length - 1] > n[0], `block ${i} asked again with more nodes: ${n}`)
+  h.step(`reverse order: ${asked.size} blocks, ${again.length} asked again with more nodes`)
+  // ... but a peer whose proofs stop short every time is lying: the exact request fails
+  await attack('block proofs stripped of their nodes', {
+    async onrequest (peer, msg) {
+      if (!msg.block || msg.block.index < 9 || msg.block.nodes === 0) return peer.answer(msg)
+      const d = await bp.honestData(peer.core, msg)
+      d.block.nodes = []
+      peer.send(T.data, d)
+    }
+  }, { re: /block \d+ .*does not verify/ })
   await attack('block node index wrong', tamper(isBlock(4), (d) => {
     d.block.nodes[0] = { ...d.block.nodes[0], index: d.block.nodes[0].index + 2 }
   }), { re: /block 4 .*does not verify|malformed/ })

@@ -46,6 +46,10 @@ struct hc_core {
     uint64_t start, length;
   } *d_events;
   size_t d_nevents, d_events_cap;
+  /* read-ahead of sequential block reads: data bytes [ra_off, ra_off + ra_len) */
+  uint8_t *ra_buf;
+  uint64_t ra_off, ra_next;
+  size_t ra_len;
   struct hc_core_listener {
     hc_core_update_cb cb;
     void *user;

@@ -286,8 +286,10 @@ typedef struct rpeer {
   range *ranges;
   size_t nranges, ranges_cap;
   bool live;
+  /* requests in id order (ids only grow): slots [inflight_head, inflight_end), answered ones
+   * left as holes (kind 0) until they reach the front; ninflight counts the live ones */
   preq *inflight;
-  size_t ninflight, inflight_cap;
+  size_t ninflight, inflight_head, inflight_end, inflight_cap;
   rbits inflight_bits;
   /* Pipelining: a block request asks only for the nodes that neither the tree nor an earlier
    * in-flight request to this peer will supply (`pending`). If an answer arrives before the
@@ -483,40 +485,61 @@ static int request_nodes(rpeer *p, uint64_t index, bool exact, uint64_t *count, 
   return HC_OK;
 }
 
-static int add_inflight(rpeer *p, int kind, uint64_t index, uint64_t *id) {
-  if (p->ninflight == p->inflight_cap) {
-    size_t cap = p->inflight_cap ? p->inflight_cap * 2 : 64;
-    preq *n = realloc(p->inflight, cap * sizeof *n);
-    if (!n) return HC_ERR_NOMEM;
-    p->inflight = n;
-    p->inflight_cap = cap;
+static int add_inflight(rpeer *p, int kind, uint64_t index, uint64_t *id, preq **out) {
+  if (p->inflight_end == p->inflight_cap) {
+    /* squeeze out the holes; grow when at least half is live */
+    size_t k = 0;
+    for (size_t i = p->inflight_head; i < p->inflight_end; i++)
+      if (p->inflight[i].kind) p->inflight[k++] = p->inflight[i];
+    p->inflight_head = 0;
+    p->inflight_end = k;
+    if (k * 2 > p->inflight_cap || p->inflight_cap == 0) {
+      size_t cap = p->inflight_cap ? p->inflight_cap * 2 : 64;
+      preq *n = realloc(p->inflight, cap * sizeof *n);
+      if (!n) return HC_ERR_NOMEM;
+      p->inflight = n;
+      p->inflight_cap = cap;
+    }
   }
   *id = ++p->r->next_id;
-  p->inflight[p->ninflight].id = *id;
-  p->inflight[p->ninflight].kind = kind;
-  p->inflight[p->ninflight].index = index;
-  p->inflight[p->ninflight].nodes = 0;
-  p->inflight[p->ninflight].optimistic = false;
+  preq *q = &p->inflight[p->inflight_end++];
+  q->id = *id;
+  q->kind = kind;
+  q->index = index;
+  q->nodes = 0;
+  q->optimistic = false;
   p->ninflight++;
+  if (out) *out = q;
   if (kind == REQ_BLOCK) return rbits_set(&p->inflight_bits, index, true);
   return HC_OK;
 }
 
-/* Removes request `id`; returns false when unknown. */
+static void clear_inflight(rpeer *p) {
+  p->ninflight = p->inflight_head = p->inflight_end = 0;
+}
+
+/* Removes request `id`; returns false when unknown. Answers mostly come in order, so the
+ * search is a binary one over ids and the front moves past the holes. */
 static bool take_inflight(rpeer *p, uint64_t id, preq *out) {
-  for (size_t i = 0; i < p->ninflight; i++) {
-    if (p->inflight[i].id != id) continue;
-    *out = p->inflight[i];
-    p->inflight[i] = p->inflight[--p->ninflight];
-    if (out->kind == REQ_BLOCK) {
-      rbits_set(&p->inflight_bits, out->index, false);
-      pending_chain(p, out->index, out->nodes, false);
-    }
-    if (out->kind == REQ_UPGRADE) p->upgrade_inflight = false;
-    if (out->kind == REQ_FORK) p->fork_inflight = false;
-    return true;
+  size_t lo = p->inflight_head, hi = p->inflight_end;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (p->inflight[mid].id < id) lo = mid + 1;
+    else hi = mid;
   }
-  return false;
+  if (lo == p->inflight_end || p->inflight[lo].id != id || !p->inflight[lo].kind) return false;
+  *out = p->inflight[lo];
+  p->inflight[lo].kind = 0;
+  p->ninflight--;
+  while (p->inflight_head < p->inflight_end && !p->inflight[p->inflight_head].kind) p->inflight_head++;
+  if (p->inflight_head == p->inflight_end) p->inflight_head = p->inflight_end = 0;
+  if (out->kind == REQ_BLOCK) {
+    rbits_set(&p->inflight_bits, out->index, false);
+    pending_chain(p, out->index, out->nodes, false);
+  }
+  if (out->kind == REQ_UPGRADE) p->upgrade_inflight = false;
+  if (out->kind == REQ_FORK) p->fork_inflight = false;
+  return true;
 }
 
 static void maybe_want(rpeer *p, uint64_t index) {
@@ -541,7 +564,7 @@ static void request_fork_proof(rpeer *p) {
   hc_msg_request m;
   memset(&m, 0, sizeof m);
   uint64_t id;
-  if (add_inflight(p, REQ_FORK, 0, &id)) {
+  if (add_inflight(p, REQ_FORK, 0, &id, NULL)) {
     fail(p->r, HC_ERR_NOMEM, "out of memory");
     return;
   }
@@ -581,7 +604,7 @@ static void update_peer(rpeer *p) {
     hc_msg_request m;
     memset(&m, 0, sizeof m);
     uint64_t id;
-    if (add_inflight(p, REQ_UPGRADE, 0, &id)) return fail(r, HC_ERR_NOMEM, "out of memory");
+    if (add_inflight(p, REQ_UPGRADE, 0, &id, NULL)) return fail(r, HC_ERR_NOMEM, "out of memory");
     p->upgrade_inflight = true;
     m.id = id;
     m.fork = p->remote_fork;
@@ -633,9 +656,10 @@ static void update_peer(rpeer *p) {
       hc_msg_request m;
       memset(&m, 0, sizeof m);
       uint64_t id;
-      if (add_inflight(p, REQ_BLOCK, i, &id)) return fail(r, HC_ERR_NOMEM, "out of memory");
-      p->inflight[p->ninflight - 1].nodes = nodes;
-      p->inflight[p->ninflight - 1].optimistic = optimistic;
+      preq *q;
+      if (add_inflight(p, REQ_BLOCK, i, &id, &q)) return fail(r, HC_ERR_NOMEM, "out of memory");
+      q->nodes = nodes;
+      q->optimistic = optimistic;
       pending_chain(p, i, nodes, true);
       m.id = id;
       m.fork = p->remote_fork;
@@ -1185,7 +1209,7 @@ static void mux_on_close(void *user, hc_mux_channel *ch, bool remote) {
   p->ch = NULL;
   p->remote_opened = false;
   p->remote_synced = false;
-  p->ninflight = 0;
+  clear_inflight(p);
   p->upgrade_inflight = p->fork_inflight = false;
   rescan(p);
   rbits_free(&p->inflight_bits);

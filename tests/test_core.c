@@ -482,6 +482,119 @@ static void test_reference_dirs(const char *base) {
   }
 }
 
+/* Sequential reads go through a read-ahead buffer: every write to the data file (append after
+ * a truncation, clear) must drop it, so reads see the new bytes, never the old ones. */
+static void test_readahead(hc_storage_factory *f) {
+  hc_core *c;
+  hc_core_opts o = opts_plain();
+  CHECK_OK(hc_core_open(&c, f, &o));
+  char buf[64];
+  for (int i = 0; i < 200; i++) {
+    snprintf(buf, sizeof buf, "old-%03d", i);
+    append_str(c, buf);
+  }
+  for (int i = 0; i < 200; i++) { /* in order: served from the read-ahead */
+    snprintf(buf, sizeof buf, "old-%03d", i);
+    check_block(c, (uint64_t)i, buf);
+  }
+  /* same offsets, new bytes */
+  CHECK_OK(hc_core_truncate(c, 50));
+  for (int i = 50; i < 200; i++) {
+    snprintf(buf, sizeof buf, "NEW-%03d", i);
+    append_str(c, buf);
+  }
+  for (int i = 0; i < 200; i++) {
+    snprintf(buf, sizeof buf, i < 50 ? "old-%03d" : "NEW-%03d", i);
+    check_block(c, (uint64_t)i, buf);
+  }
+  /* a read into the middle of the buffered range, then a clear of blocks inside it */
+  check_block(c, 10, "old-010");
+  check_block(c, 11, "old-011");
+  CHECK_OK(hc_core_clear(c, 12, 20, NULL));
+  uint8_t out[64];
+  size_t len;
+  CHECK_EQ(hc_core_get(c, 12, out, sizeof out, &len), HC_ERR_NOT_AVAILABLE);
+  check_block(c, 20, "old-020");
+  /* an append right after a sequential read of the last block */
+  check_block(c, 199, "NEW-199");
+  append_str(c, "tail-200");
+  check_block(c, 200, "tail-200");
+  /* big blocks bypass the read-ahead but mix with small ones in order */
+  static uint8_t big[100000];
+  memset(big, 0x5a, sizeof big);
+  hc_buf bb[3] = {{(const uint8_t *)"s1", 2}, {big, sizeof big}, {(const uint8_t *)"s2", 2}};
+  CHECK_OK(hc_core_append(c, bb, 3, NULL, NULL));
+  check_block(c, 200, "tail-200");
+  check_block(c, 201, "s1");
+  uint8_t *bo;
+  CHECK_OK(hc_core_get_alloc(c, 202, &bo, &len));
+  CHECK_EQ(len, sizeof big);
+  CHECK(memcmp(bo, big, len) == 0);
+  hc_free(bo);
+  check_block(c, 203, "s2");
+  CHECK_OK(hc_core_verify(c, NULL));
+  hc_core_close(c);
+}
+
+/* Applies block i of `src` to `dst` with the fewest nodes that verify (what a peer asks for). */
+static void apply_block(hc_core *src, hc_core *dst, uint64_t i) {
+  for (uint64_t nodes = 0; nodes < 64; nodes++) {
+    hc_proof_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.has_block = true;
+    rq.block_index = i;
+    rq.block_nodes = nodes;
+    uint8_t *pf;
+    size_t pl;
+    if (hc_core_proof(src, &rq, 1, &pf, &pl) != HC_OK) continue;
+    int rc = hc_core_verify_proof(dst, pf, pl);
+    if (rc == HC_OK) CHECK_OK(hc_core_apply_proof(dst, pf, pl));
+    hc_free(pf);
+    if (rc == HC_OK) return;
+  }
+  CHECK(!"no proof verifies");
+}
+
+/* Downloads into a sparse core after sequential reads of it (the read-ahead also covered the
+ * holes, as zeros): the new blocks must be read from the file, not from the stale buffer. */
+static void test_readahead_download(hc_storage_factory *fa, hc_storage_factory *fb) {
+  hc_core *a, *b;
+  hc_core_opts o = opts_plain();
+  CHECK_OK(hc_core_open(&a, fa, &o));
+  char buf[64];
+  for (int i = 0; i < 40; i++) {
+    snprintf(buf, sizeof buf, "download-%02d", i);
+    append_str(a, buf);
+  }
+  hc_core_opts ob = opts_plain();
+  ob.key = hc_core_key(a);
+  CHECK_OK(hc_core_open(&b, fb, &ob));
+  hc_proof_request up;
+  memset(&up, 0, sizeof up);
+  up.has_upgrade = true;
+  up.upgrade_length = 40;
+  uint8_t *pf;
+  size_t pl;
+  CHECK_OK(hc_core_proof(a, &up, 1, &pf, &pl));
+  CHECK_OK(hc_core_apply_proof(b, pf, pl));
+  hc_free(pf);
+  CHECK_EQ(hc_core_length(b), 40);
+  apply_block(a, b, 39); /* the data file now spans the holes (no short read) */
+  for (uint64_t i = 0; i < 20; i++) apply_block(a, b, i);
+  for (int i = 0; i < 20; i++) {
+    snprintf(buf, sizeof buf, "download-%02d", i);
+    check_block(b, (uint64_t)i, buf);
+  }
+  for (uint64_t i = 20; i < 39; i++) apply_block(a, b, i);
+  for (int i = 20; i < 40; i++) {
+    snprintf(buf, sizeof buf, "download-%02d", i);
+    check_block(b, (uint64_t)i, buf);
+  }
+  CHECK_OK(hc_core_verify(b, NULL));
+  hc_core_close(b);
+  hc_core_close(a);
+}
+
 int main(void) {
   CHECK_OK(hc_crypto_init());
   hc_storage_factory *mem;
@@ -504,6 +617,20 @@ int main(void) {
   CHECK_OK(hc_storage_file_factory_new(&file, dir));
   test_many_appends_reopen(file);
   hc_storage_factory_free(file);
+
+  CHECK_OK(hc_storage_memory_factory_new(&mem));
+  test_readahead(mem);
+  hc_storage_factory_free(mem);
+  snprintf(dir, sizeof dir, "%s/readahead", base);
+  CHECK_OK(hc_storage_file_factory_new(&file, dir));
+  test_readahead(file);
+  hc_storage_factory_free(file);
+  hc_storage_factory *mem2;
+  CHECK_OK(hc_storage_memory_factory_new(&mem));
+  CHECK_OK(hc_storage_memory_factory_new(&mem2));
+  test_readahead_download(mem, mem2);
+  hc_storage_factory_free(mem);
+  hc_storage_factory_free(mem2);
 
   CHECK_OK(hc_storage_memory_factory_new(&mem));
   test_readonly_clone_and_errors(mem);

@@ -2,6 +2,7 @@
  *
  *   bench_core append_batch  DIR N BLOCK BATCH   -> blocks/s   (N blocks of BLOCK bytes)
  *   bench_core append_single DIR N BLOCK         -> appends/s  (one signature each)
+ *   bench_core append_durable DIR N BLOCK        -> appends/s  (the same with opts.durable: fsyncs)
  *   bench_core bulk          DIR BYTES BLOCK BATCH -> MB/s     (1 MB = 1e6 bytes)
  *   bench_core get_seq       DIR N               -> blocks/s   (blocks 0..N-1 of an existing core)
  *   bench_core get_rand      DIR N               -> blocks/s   (N pseudo-random blocks)
@@ -70,11 +71,14 @@ static void stamp(uint8_t *block, size_t len, uint64_t index) {
   for (size_t i = 0; i < 8 && i < len; i++) block[i] = (uint8_t)(index >> (8 * i));
 }
 
+static bool g_durable; /* open cores with opts.durable (append_durable) */
+
 static hc_core *open_core(const char *dir) {
   hc_core *core;
   hc_core_opts o;
   memset(&o, 0, sizeof o);
   o.version = HC_CORE_OPTS_VERSION;
+  o.durable = g_durable;
   int rc = hc_core_open_dir(&core, dir, &o);
   if (rc) die("open", rc);
   return core;
@@ -198,6 +202,30 @@ static int do_limits(const char *dir, uint64_t bytes) {
     n += 256;
   } while ((t = now() - t0) < 0.3);
   double signs = (double)n / t;
+  /* secretstream (XChaCha20-Poly1305): push then pull of 64 KiB messages, the size of the
+   * replication batches; the rate of one direction (one side of a connection does one) */
+  size_t ssz = 64 * 1024;
+  uint8_t *sm = malloc(ssz), *sc = malloc(ssz + HC_CRYPTO_SS_ABYTES), *sp = malloc(ssz);
+  if (!sm || !sc || !sp) die("malloc", HC_ERR_NOMEM);
+  fill_pattern(sm, ssz);
+  uint8_t sskey[32], ssheader[24], tag;
+  hc_crypto_blake2b(sskey, 32, msg, 64, NULL, 0);
+  hc_crypto_ss_state push, pull;
+  hc_crypto_ss_init_push(&push, ssheader, sskey);
+  if (hc_crypto_ss_init_pull(&pull, ssheader, sskey)) die("secretstream", HC_ERR_PROTOCOL);
+  n = 0;
+  t0 = now();
+  do {
+    for (int i = 0; i < 16; i++) {
+      hc_crypto_ss_push(&push, sc, sm, ssz, HC_CRYPTO_SS_TAG_MESSAGE);
+      if (hc_crypto_ss_pull(&pull, sp, &tag, sc, ssz + HC_CRYPTO_SS_ABYTES)) die("pull", HC_ERR_PROTOCOL);
+    }
+    n += 16;
+  } while ((t = now() - t0) < 0.3);
+  double ssmb = (double)n * (double)ssz / (t / 2) / 1e6;
+  free(sm);
+  free(sc);
+  free(sp);
   /* sequential write */
   char path[4096];
   snprintf(path, sizeof path, "%s/seqwrite", dir);
@@ -217,9 +245,9 @@ static int do_limits(const char *dir, uint64_t bytes) {
   close(fd);
   unlink(path);
   free(big);
-  printf("{\"blake2b_64\":%.6g,\"blake2b_4k_mbs\":%.6g,\"ed25519_sign\":%.6g,\"seq_write_mbs\":%.6g,"
-         "\"rss_kb\":%ld}\n",
-         hash64, hash4k, signs, wmb, peak_rss_kb());
+  printf("{\"blake2b_64\":%.6g,\"blake2b_4k_mbs\":%.6g,\"ed25519_sign\":%.6g,\"secretstream_mbs\":%.6g,"
+         "\"seq_write_mbs\":%.6g,\"rss_kb\":%ld}\n",
+         hash64, hash4k, signs, ssmb, wmb, peak_rss_kb());
   return 0;
 }
 
@@ -320,6 +348,10 @@ int main(int argc, char **argv) {
   const char *w = argv[1], *dir = argv[2];
   if (!strcmp(w, "append_batch"))
     return do_append(dir, arg(argc, argv, 3), arg(argc, argv, 4), arg(argc, argv, 5), "blocks/s", 1);
+  if (!strcmp(w, "append_durable")) {
+    g_durable = true;
+    return do_append(dir, arg(argc, argv, 3), arg(argc, argv, 4), 1, "appends/s", 1);
+  }
   if (!strcmp(w, "append_single"))
     return do_append(dir, arg(argc, argv, 3), arg(argc, argv, 4), 1, "appends/s", 1);
   if (!strcmp(w, "bulk")) {

@@ -33,7 +33,8 @@ const size = {
   seqGets: quick ? 20000 : 100000,
   randGets: quick ? 5000 : 20000,
   seqWrite: (quick ? 64 : 256) * MiB,
-  cloneBlocks: quick ? 20000 : 100000
+  cloneBlocks: quick ? 20000 : 100000,
+  durableAppends: quick ? 200 : 1000
 }
 
 function exec (impl, argv) {
@@ -72,7 +73,7 @@ function measureLimits () {
   }
 }
 const L = {}
-const LIMIT_KEYS = ['blake2b_64', 'blake2b_4k_mbs', 'ed25519_sign', 'seq_write_mbs']
+const LIMIT_KEYS = ['blake2b_64', 'blake2b_4k_mbs', 'ed25519_sign', 'secretstream_mbs', 'seq_write_mbs']
 measureLimits()
 
 // ---- workloads ----
@@ -135,8 +136,9 @@ const workloads = [
     argv: (dst) => [dst],
     fresh: true,
     target: 150,
-    // every byte is hashed (BLAKE2b) by the reader
-    bound: () => L.blake2b_4k_mbs
+    // each process (on its own core) passes every byte through secretstream once (writer
+    // encrypts, reader decrypts) and BLAKE2b once (writer checks it on read, reader verifies)
+    bound: () => 1 / (1 / L.secretstream_mbs + 1 / L.blake2b_4k_mbs)
   }
 ]
 
@@ -197,6 +199,18 @@ if (!only || only.split(',').includes('append_batch')) {
     rmDir(d)
   }
 }
+// ---- durability option: single appends with opts.durable (fsync per append), ours only (the
+// reference has no such mode; our default matches its guarantees, see README "Reliability") ----
+let durable = null
+if (!only || only.split(',').includes('append_single')) {
+  const v = []
+  for (let r = 0; r < runs; r++) {
+    const d = newDir('durable')
+    v.push(exec('c', ['append_durable', d, String(size.durableAppends), '64']))
+    rmDir(d)
+  }
+  durable = { value: median(v.map((x) => x.value)), rss: Math.max(...v.map((x) => x.rss_kb)) }
+}
 rmDir(tmpBase)
 
 // ---- table ----
@@ -242,14 +256,23 @@ if (big && growth.c) {
   console.log(`peak RSS as the core grows (batched append ${size.batchBlocks / 10000}k -> ${size.batchBlocks / 1000}k blocks): ` +
     `JS ${mb(growth.js)} -> ${mb(big.jsRss)} MB, ours ${mb(growth.c)} -> ${mb(big.cRss)} MB`)
 }
+if (durable) {
+  const single = rows.find((r) => r.w.name === 'append_single' && !r.na)
+  console.log('')
+  console.log(`durable option (ours only; JS 10.38.2 has no fsync mode): ${size.durableAppends} single appends with opts.durable ` +
+    `(fsync of data, oplog entry and tree per append): ${fmt(durable.value, 'appends/s')} appends/s, median of ${runs}` +
+    (single ? ` (default, no fsync, like the reference: ${fmt(single.c, 'appends/s')}/s)` : ''))
+}
 console.log('')
 console.log(`machine limits (measured by bench_core, single thread, best of ${lim.length} runs before and after):`)
 console.log(`  BLAKE2b-256 of 64 B:      ${fmt(L.blake2b_64, 'x')} hashes/s`)
 console.log(`  BLAKE2b-256 on 4 KiB:     ${L.blake2b_4k_mbs.toFixed(0)} MB/s`)
 console.log(`  Ed25519 sign (112 B):     ${fmt(L.ed25519_sign, 'x')} signs/s`)
+console.log(`  secretstream (one way):   ${L.secretstream_mbs.toFixed(0)} MB/s (XChaCha20-Poly1305, 64 KiB messages)`)
 console.log(`  sequential write:         ${L.seq_write_mbs.toFixed(0)} MB/s (${size.seqWrite / MiB} MiB, 1 MiB pwrites, page cache, no fsync)`)
 console.log('  bound = what these limits allow: batched append = 1/(2 hashes + sig/1000) per block;')
-console.log('  single append = 1/(sig + 3 hashes); bulk = 1/(1/hash MB/s + 1/write MB/s); gets = one 64 B hash per block')
+console.log('  single append = 1/(sig + 3 hashes); bulk = 1/(1/hash MB/s + 1/write MB/s); gets = one 64 B hash per block;')
+console.log('  clone = 1/(1/secretstream MB/s + 1/hash MB/s) (each side, on its own core, encrypts or decrypts and hashes every byte)')
 if (process.env.HC_BENCH_VERBOSE) {
   for (const r of rows) if (!r.na) console.log(`  ${r.w.name}: ours runs ${r.cAll.map((v) => fmt(v, r.unit)).join(', ')}`)
 }

@@ -783,6 +783,7 @@ int hc_core_block_size(hc_core *c, uint64_t index, size_t *size) {
  * read-ahead of up to READAHEAD_BYTES (dropped by every write to the data file), so a scan or
  * a peer downloading in order costs one pread per 64 KiB instead of one per block. */
 static int data_read(hc_core *c, uint64_t off, uint8_t *buf, size_t sz) {
+  if (!sz) return HC_OK; /* an empty block (buf may be NULL) */
   bool seq = off == c->ra_next;
   c->ra_next = off + sz;
   if (c->ra_len && off >= c->ra_off && off - c->ra_off <= c->ra_len &&

@@ -1627,8 +1627,59 @@ int hc__core_apply(hc_core *c, const hc_proof *p, bool *stored_block) {
   return rc;
 }
 
-int hc__core_reorg(hc_core *c, const hc_proof *p, uint64_t *ancestors) {
-  *ancestors = 0;
+/* ---- fork switches (ReorgBatch of lib/merkle-tree.js) ---- */
+
+/* Our node `n->index` equals `n` (and lies inside our tree: stale slots past a truncation do
+ * not count as shared). */
+static bool ours_equal(hc_core *c, const hc_node *n) {
+  if ((hc_ft_right_span(n->index) + 2) / 2 > c->tree.length) return false;
+  hc_node mine;
+  if (hc_merkle_get(&c->tree, n->index, &mine) != HC_OK) return false;
+  return mine.size == n->size && memcmp(mine.hash, n->hash, 32) == 0;
+}
+
+/* _updateDiffRoot: `diff` is the highest node known to differ; blocks before its span are
+ * shared. A leaf ends the search; otherwise the next `hash` request covers its span. */
+static void reorg_set_diff(hc_reorg *r, const hc_node *diff) {
+  uint64_t start = hc_ft_left_span(diff->index) / 2;
+  uint64_t end = hc_ft_right_span(diff->index) / 2 + 1;
+  if (end > r->tree_length) end = r->tree_length;
+  r->ancestors = start;
+  r->diff = *diff;
+  if ((diff->index & 1) == 0 || start >= r->tree_length || end <= start) {
+    r->finished = true;
+    return;
+  }
+  r->want_start = start;
+  r->want_end = end;
+  r->want_nodes = hc_ft_depth(diff->index);
+}
+
+/* _update: walks down from the diff through the verified nodes `n[0..count)`: into the left
+ * child when ours differs, else into the right one. */
+static void reorg_descend(hc_core *c, hc_reorg *r, const hc_node *n, size_t count) {
+  hc_node cur = r->diff;
+  bool moved = false;
+  while (cur.index & 1) {
+    hc_ft_iter it;
+    hc_ft_iter_seek(&it, cur.index);
+    uint64_t li = hc_ft_iter_left_child(&it), ri = li + 2 * (cur.index - li);
+    const hc_node *left = NULL, *right = NULL;
+    for (size_t k = 0; k < count; k++) {
+      if (n[k].index == li) left = &n[k];
+      if (n[k].index == ri) right = &n[k];
+    }
+    if (!left) break;
+    if (!ours_equal(c, left)) cur = *left;
+    else if (right) cur = *right;
+    else break;
+    moved = true;
+  }
+  if (moved) reorg_set_diff(r, &cur);
+}
+
+int hc__core_reorg_begin(hc_core *c, const hc_proof *p, hc_reorg *r) {
+  memset(r, 0, sizeof *r);
   if (c->readonly) return HC_ERR_NOT_WRITABLE;
   if (c->failed) return HC_ERR_IO;
   int drc = defer_flush(c);
@@ -1651,51 +1702,92 @@ int hc__core_reorg(hc_core *c, const hc_proof *p, uint64_t *ancestors) {
   rc = hc_merkle_verify(&empty, &up, verify_sig_cb, &ctx, &vb);
   if (rc) return rc == HC_ERR_NOT_AVAILABLE ? HC_ERR_BAD_PROOF : rc;
   if (nm) adopt_manifest(c, &m);
-  /* the longest prefix of matching roots is shared history */
-  uint64_t anc = 0;
-  for (size_t i = 0; i < vb.nroots; i++) {
-    hc_node mine;
-    uint64_t end = (hc_ft_right_span(vb.roots[i].index) + 2) / 2;
-    if (end > c->tree.length) break;
-    if (hc_merkle_get(&c->tree, vb.roots[i].index, &mine) != HC_OK) break;
-    if (memcmp(mine.hash, vb.roots[i].hash, 32) != 0) break;
-    anc = end;
-  }
-  hc_merkle_batch b;
-  hc_merkle_batch_init(&b, &c->tree);
-  memcpy(b.roots, vb.roots, vb.nroots * sizeof *vb.roots);
-  b.nroots = vb.nroots;
-  b.length = vb.length;
-  b.byte_length = vb.byte_length;
-  b.fork = vb.fork;
-  b.ancestors = anc;
-  b.upgraded = true;
-  for (size_t i = 0; i < vb.nnodes && !rc; i++) rc = hc_merkle_batch_push_node(&b, &vb.nodes[i]);
-  if (!rc) rc = hc_merkle_batch_set_signature(&b, vb.signature, vb.signature_len);
+  hc_merkle_batch *b = &r->batch;
+  hc_merkle_batch_init(b, &c->tree);
+  memcpy(b->roots, vb.roots, vb.nroots * sizeof *vb.roots);
+  b->nroots = vb.nroots;
+  b->length = vb.length;
+  b->byte_length = vb.byte_length;
+  b->fork = vb.fork;
+  b->upgraded = true;
+  for (size_t i = 0; i < vb.nnodes && !rc; i++) rc = hc_merkle_batch_push_node(b, &vb.nodes[i]);
+  if (!rc) rc = hc_merkle_batch_set_signature(b, vb.signature, vb.signature_len);
   hc_merkle_batch_cleanup(&vb);
-  uint64_t old = c->tree.length;
-  if (!rc) {
-    hc_oplog_entry e;
-    entry_from_batch(&e, &b); /* b.ancestors == anc */
-    if (old > anc) {
-      e.has_bitfield = true;
-      e.drop = true;
-      e.bf_start = anc;
-      e.bf_length = old - anc;
-    }
-    rc = hc_oplog_append(&c->oplog, &e, 1, false);
+  if (rc) {
+    hc__core_reorg_cleanup(r);
+    return rc;
   }
+  r->active = true;
+  r->tree_length = c->tree.length;
+  r->tree_fork = c->tree.fork;
+  /* the first root that differs from ours starts the search; none: all of it is shared */
+  for (size_t i = 0; i < b->nroots; i++) {
+    if (ours_equal(c, &b->roots[i])) continue;
+    reorg_set_diff(r, &b->roots[i]);
+    reorg_descend(c, r, b->nodes, b->nnodes);
+    return HC_OK;
+  }
+  r->finished = true;
+  r->ancestors = b->length < r->tree_length ? b->length : r->tree_length;
+  return HC_OK;
+}
+
+int hc__core_reorg_update(hc_core *c, hc_reorg *r, const hc_proof *p) {
+  if (!r->active || r->finished) return HC_ERR_INVALID_ARG;
+  if (c->tree.fork != r->tree_fork || c->tree.length != r->tree_length) return HC_ERR_BUSY;
+  if (p->fork != r->batch.fork || !p->has_hash || p->has_block || p->has_upgrade)
+    return HC_ERR_BAD_PROOF;
+  size_t first = r->batch.nnodes;
+  bool has_root;
+  hc_node root;
+  int rc = hc_merkle_verify_tree(p, &r->batch, &has_root, &root);
+  if (rc) return rc;
+  if (!has_root || root.index != r->diff.index || root.size != r->diff.size ||
+      memcmp(root.hash, r->diff.hash, 32) != 0) {
+    r->batch.nnodes = first; /* forget what this proof added */
+    return HC_ERR_BAD_PROOF;
+  }
+  reorg_descend(c, r, r->batch.nodes + first, r->batch.nnodes - first);
+  return HC_OK;
+}
+
+void hc__core_reorg_cleanup(hc_reorg *r) {
+  if (r->active || r->batch.tree) hc_merkle_batch_cleanup(&r->batch);
+  memset(r, 0, sizeof *r);
+}
+
+int hc__core_reorg_apply(hc_core *c, hc_reorg *r, uint64_t *ancestors) {
+  *ancestors = 0;
+  if (!r->active) return HC_ERR_INVALID_ARG;
+  if (c->readonly) return HC_ERR_NOT_WRITABLE;
+  if (c->failed) return HC_ERR_IO;
+  int rc = defer_flush(c);
+  if (rc) return rc;
+  if (c->tree.fork != r->tree_fork || c->tree.length != r->tree_length) return HC_ERR_BUSY;
+  hc_merkle_batch *b = &r->batch;
+  uint64_t anc = r->ancestors;
+  b->ancestors = anc;
+  uint64_t old = c->tree.length;
+  hc_oplog_entry e;
+  entry_from_batch(&e, b); /* b->ancestors == anc */
+  if (old > anc) {
+    e.has_bitfield = true;
+    e.drop = true;
+    e.bf_start = anc;
+    e.bf_length = old - anc;
+  }
+  rc = hc_oplog_append(&c->oplog, &e, 1, false);
   if (!rc) {
     if (old > anc) rc = hc_bitfield_set_range(&c->bitfield, anc, old - anc, false);
-    if (!rc) add_reorg_hint(c, anc, b.fork);
-    if (!rc) rc = hc_merkle_batch_commit(&b);
+    if (!rc) add_reorg_hint(c, anc, b->fork);
+    if (!rc) rc = hc_merkle_batch_commit(b);
     if (!rc && old > anc) update_contig(c, anc, old - anc, true);
     if (!rc) rc = sync_header_tree(c);
     if (!rc) rc = note_truncation(c, anc);
     if (rc) c->failed = true;
     c->signature_ok = false;
   }
-  hc_merkle_batch_cleanup(&b);
+  hc__core_reorg_cleanup(r);
   if (rc) return rc;
   rc = after_mutation(c, true);
   if (rc) return rc;
@@ -1703,6 +1795,15 @@ int hc__core_reorg(hc_core *c, const hc_proof *p, uint64_t *ancestors) {
   hc__core_emit(c, HC_EVENT_TRUNCATE, anc, old > anc ? old - anc : 0);
   if (c->tree.length > anc) hc__core_emit(c, HC_EVENT_UPGRADE, anc, c->tree.length - anc);
   return HC_OK;
+}
+
+int hc__core_reorg(hc_core *c, const hc_proof *p, uint64_t *ancestors) {
+  hc_reorg r;
+  *ancestors = 0;
+  int rc = hc__core_reorg_begin(c, p, &r);
+  if (!rc) rc = hc__core_reorg_apply(c, &r, ancestors);
+  hc__core_reorg_cleanup(&r);
+  return rc;
 }
 
 int hc_core_verify_proof(hc_core *c, const uint8_t *proof, size_t len) {

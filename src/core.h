@@ -73,9 +73,30 @@ int hc__core_apply(hc_core *c, const hc_proof *p, bool *stored_block);
 void hc__core_defer_begin(hc_core *c);
 int hc__core_defer_end(hc_core *c);
 
-/* Applies a fork proof: `p` carries an upgrade from 0 at a fork greater than ours, signed.
- * Verified against the key alone; the core is truncated to the longest prefix whose roots
- * match and adopts the new tree. *ancestors gets that prefix length. */
+/* A switch to a remote's fork in progress (ReorgBatch of lib/merkle-tree.js): its verified
+ * tree, and the search for the first block where it differs from ours. Blocks before
+ * `ancestors` are known to be shared; until `finished`, a `hash` request for leaf 2*i, i in
+ * [want_start, want_end), with `want_nodes` nodes, narrows it down (one level or more each). */
+typedef struct hc_reorg {
+  bool active, finished;
+  hc_merkle_batch batch; /* new roots/length/fork/signature and every verified node */
+  hc_node diff;          /* the highest node known to differ */
+  uint64_t ancestors;
+  uint64_t want_start, want_end, want_nodes;
+  uint64_t tree_length, tree_fork; /* ours when it began: a change in between voids it */
+} hc_reorg;
+
+/* Verifies a fork proof (`p`: an upgrade from 0 at a fork greater than ours, signed; checked
+ * against the key alone) and starts the search. HC_ERR_BAD_PROOF / HC_ERR_BAD_SIGNATURE. */
+int hc__core_reorg_begin(hc_core *c, const hc_proof *p, hc_reorg *r);
+/* Feeds the answer to a `hash` request: it must hash to the current diff node
+ * (HC_ERR_BAD_PROOF otherwise; HC_ERR_BUSY if our tree changed since begin). */
+int hc__core_reorg_update(hc_core *c, hc_reorg *r, const hc_proof *p);
+/* Truncates to r->ancestors (finished or not: a safe prefix either way) and adopts the new
+ * tree; frees r. HC_ERR_BUSY (r kept) if our tree changed since begin. */
+int hc__core_reorg_apply(hc_core *c, hc_reorg *r, uint64_t *ancestors);
+void hc__core_reorg_cleanup(hc_reorg *r);
+/* begin + apply at once (the search goes only as far as the fork proof's own nodes reach). */
 int hc__core_reorg(hc_core *c, const hc_proof *p, uint64_t *ancestors);
 
 /* The stored form of a block (ciphertext on encrypted cores), hash checked; *out allocated. */

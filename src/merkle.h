@@ -155,6 +155,11 @@ typedef int (*hc_merkle_verify_sig_cb)(void *ctx, const hc_merkle_batch *b, cons
 int hc_merkle_verify(hc_merkle *m, const hc_proof *p, hc_merkle_verify_sig_cb verify_sig,
                      void *ctx, hc_merkle_batch *out);
 
+/* verifyTree: hashes the block/hash (and seek) paths of `p` up to their top node (*root, when
+ * *has_root) and pushes every node, given and computed, to `b`. Checks nothing against a tree:
+ * the caller compares *root with a node it trusts. */
+int hc_merkle_verify_tree(const hc_proof *p, hc_merkle_batch *b, bool *has_root, hc_node *root);
+
 /* Nodes the tree lacks on the path from leaf `2*index` up (missingNodes; for request.block). */
 int hc_merkle_missing_nodes(hc_merkle *m, uint64_t index, uint64_t *count);
 

@@ -659,6 +659,10 @@ int hc_merkle_verify(hc_merkle *m, const hc_proof *p, hc_merkle_verify_sig_cb ve
   return rc;
 }
 
+int hc_merkle_verify_tree(const hc_proof *p, hc_merkle_batch *b, bool *has_root, hc_node *root) {
+  return verify_tree(p, b, has_root, root);
+}
+
 int hc_merkle_missing_nodes(hc_merkle *m, uint64_t index, uint64_t *count) {
   *count = 0;
   uint64_t head = 2 * m->length;

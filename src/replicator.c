@@ -244,7 +244,7 @@ static void nset_free(nset *s) {
 
 /* ---- state ---- */
 
-enum { REQ_BLOCK = 1, REQ_UPGRADE = 2, REQ_FORK = 3 };
+enum { REQ_BLOCK = 1, REQ_UPGRADE = 2, REQ_FORK = 3, REQ_REORG = 4 /* hash, during a fork switch */ };
 
 typedef struct preq {
   uint64_t id;
@@ -298,8 +298,9 @@ typedef struct rpeer {
    * its whole path to the root (~log2(length) nodes, hashed and stored by the reader). */
   nset pending;
   rbits exact_bits;
-  bool upgrade_inflight, fork_inflight;
+  bool upgrade_inflight, fork_inflight; /* fork_inflight: a fork proof or a REQ_REORG */
   uint64_t fork_requested; /* the fork we asked a proof for */
+  hc_reorg reorg;          /* a fork switch searching for the first differing block */
   uint64_t *segments_wanted;
   size_t nsegments;
   bool broadcasted_contig;
@@ -538,7 +539,7 @@ static bool take_inflight(rpeer *p, uint64_t id, preq *out) {
     pending_chain(p, out->index, out->nodes, false);
   }
   if (out->kind == REQ_UPGRADE) p->upgrade_inflight = false;
-  if (out->kind == REQ_FORK) p->fork_inflight = false;
+  if (out->kind == REQ_FORK || out->kind == REQ_REORG) p->fork_inflight = false;
   return true;
 }
 
@@ -577,6 +578,53 @@ static void request_fork_proof(rpeer *p) {
   m.r.upgrade_length = p->remote_length;
   m.r.manifest = !c->header.has_manifest;
   send_msg(p, HC_MSG_REQUEST, enc_request, &m);
+}
+
+/* Asks for the hash path of a block inside the diff node's span (requestForkRange); false
+ * when the remote has none of them. */
+static bool request_reorg_hash(rpeer *p) {
+  hc_reorg *g = &p->reorg;
+  uint64_t end = g->want_end < p->remote_length ? g->want_end : p->remote_length;
+  for (uint64_t i = g->want_start; i < end; i++) {
+    if (!remote_has(p, i)) continue;
+    hc_msg_request m;
+    memset(&m, 0, sizeof m);
+    uint64_t id;
+    if (add_inflight(p, REQ_REORG, i, &id, NULL)) {
+      fail(p->r, HC_ERR_NOMEM, "out of memory");
+      return true;
+    }
+    p->fork_inflight = true;
+    m.id = id;
+    m.fork = g->batch.fork;
+    m.r.has_hash = true;
+    m.r.hash_index = 2 * i;
+    m.r.hash_nodes = g->want_nodes;
+    send_msg(p, HC_MSG_REQUEST, enc_request, &m);
+    return true;
+  }
+  return false;
+}
+
+static void update_peer(rpeer *p);
+
+/* Next step of a fork switch: narrow the fork point down, or (found, or `give_up`: the
+ * remote cannot tell us more) truncate to the shared prefix and adopt the new tree. */
+static void reorg_continue(rpeer *p, bool give_up) {
+  hc_replicator *r = p->r;
+  hc_core *c = p->core;
+  hc_reorg *g = &p->reorg;
+  if (!g->active) return update_peer(p);
+  if (!g->finished && !give_up && request_reorg_hash(p)) return;
+  uint64_t fork = g->batch.fork, anc;
+  int rc = hc__core_reorg_apply(c, g, &anc);
+  hc__core_reorg_cleanup(g);
+  if (rc == HC_ERR_BUSY) return update_peer(p); /* our tree moved meanwhile: start over */
+  if (rc) return fail(r, rc, "switching to fork %llu: %s", (unsigned long long)fork, hc_strerror(rc));
+  p->segments_wanted = (free(p->segments_wanted), NULL);
+  p->nsegments = 0;
+  send_sync(p);
+  update_peer(p);
 }
 
 static bool wants_upgrade(const rpeer *p) {
@@ -824,21 +872,33 @@ static void on_data(rpeer *p, const uint8_t *payload, size_t len) {
     return;
   }
   if (req.kind == REQ_FORK) {
-    uint64_t anc;
     if (proof.fork != p->fork_requested || proof.fork <= hc_core_fork(c)) {
       hc_proof_cleanup(&proof);
       update_peer(p);
       return;
     }
-    int rc = hc__core_reorg(c, &proof, &anc);
+    hc__core_reorg_cleanup(&p->reorg);
+    int rc = hc__core_reorg_begin(c, &proof, &p->reorg);
     hc_proof_cleanup(&proof);
     if (rc) return fail(r, rc, "fork proof for fork %llu does not verify: %s",
                         (unsigned long long)p->fork_requested, hc_strerror(rc));
-    p->segments_wanted = (free(p->segments_wanted), NULL);
-    p->nsegments = 0;
-    send_sync(p);
-    update_peer(p);
-    return;
+    return reorg_continue(p, false);
+  }
+  if (req.kind == REQ_REORG) {
+    if (!p->reorg.active || proof.fork != p->reorg.batch.fork) {
+      hc_proof_cleanup(&proof);
+      return reorg_continue(p, true);
+    }
+    int rc = hc__core_reorg_update(c, &p->reorg, &proof);
+    hc_proof_cleanup(&proof);
+    if (rc == HC_ERR_BUSY) {
+      hc__core_reorg_cleanup(&p->reorg);
+      return update_peer(p);
+    }
+    if (rc) return fail(r, rc, "fork %llu: the hashes of block %llu do not verify: %s",
+                        (unsigned long long)p->reorg.batch.fork, (unsigned long long)req.index,
+                        hc_strerror(rc));
+    return reorg_continue(p, false);
   }
   if (proof.fork != hc_core_fork(c)) {
     /* the core moved to another fork meanwhile: stale answer */
@@ -886,7 +946,8 @@ static void on_no_data(rpeer *p, uint64_t id) {
     if (req.index < p->remote_contig) p->remote_contig = req.index;
   }
   /* no immediate retry of the same block: wait for a range/sync */
-  if (req.kind != REQ_BLOCK) update_peer(p);
+  if (req.kind == REQ_REORG) reorg_continue(p, true); /* settle for the prefix known so far */
+  else if (req.kind != REQ_BLOCK) update_peer(p);
 }
 
 static void on_want(rpeer *p, const hc_msg_want *m) {
@@ -1211,6 +1272,7 @@ static void mux_on_close(void *user, hc_mux_channel *ch, bool remote) {
   p->remote_synced = false;
   clear_inflight(p);
   p->upgrade_inflight = p->fork_inflight = false;
+  hc__core_reorg_cleanup(&p->reorg);
   rescan(p);
   rbits_free(&p->inflight_bits);
   nset_free(&p->pending);
@@ -1344,6 +1406,7 @@ void hc_replicator_free(hc_replicator *r) {
     rbits_free(&p->inflight_bits);
     rbits_free(&p->exact_bits);
     nset_free(&p->pending);
+    hc__core_reorg_cleanup(&p->reorg);
     free(p->ranges);
     free(p->inflight);
     free(p->segments_wanted);

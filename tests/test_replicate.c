@@ -326,12 +326,82 @@ static void test_extensions(void) {
   hc_storage_factory_free(fr);
 }
 
+static void count_download(void *user, hc_replicator *r, hc_core *core, uint64_t index, size_t bytes) {
+  (void)r, (void)core, (void)bytes;
+  uint64_t *n = user;
+  n[0]++;
+  if (index < n[1]) n[1] = index; /* the lowest index downloaded */
+}
+
+/* A fork switch finds the exact first differing block (the reference's hash-request descent):
+ * the reader keeps every shared block and downloads only the new ones, whatever the shape of
+ * the trees. Before, a reader truncated to the longest prefix of equal roots: for a 1024-block
+ * core (one root) truncated to 1000 and regrown, that was everything. */
+static void reorg_case(uint64_t len, uint64_t cut, uint64_t grow) {
+  hc_storage_factory *fw, *fr;
+  hc_core *w = mem_core(&fw, NULL);
+  append_n(w, 0, (int)len);
+  hc_core *rd = mem_core(&fr, hc_core_key(w));
+  uint64_t dl[2] = {0, UINT64_MAX};
+  hc_replicator_callbacks cb;
+  memset(&cb, 0, sizeof cb);
+  cb.on_download = count_download;
+  pair p = {0};
+  p.a = mk(true, NULL, NULL);
+  p.b = mk(false, &cb, dl);
+  CHECK_OK(hc_replicator_add_core(p.a, w));
+  CHECK_OK(hc_replicator_add_core(p.b, rd));
+  CHECK_OK(hc_replicator_download(p.b, rd, 0, UINT64_MAX));
+  CHECK_OK(hc_replicator_set_live(p.b, rd, true));
+  CHECK_OK(pump(&p, 100000));
+  same_tree(w, rd);
+  CHECK_EQ(dl[0], len);
+  dl[0] = 0;
+  dl[1] = UINT64_MAX;
+  /* the writer moves to a new fork while the reader is away; the reader then meets a tree
+   * that is not a prefix of its own (when connected, it would see the bare truncation first) */
+  hc_replicator_free(p.a);
+  hc_replicator_free(p.b);
+  CHECK_OK(hc_core_truncate(w, cut));
+  append_n(w, 100000, (int)grow);
+  p.a = mk(true, NULL, NULL);
+  p.b = mk(false, &cb, dl);
+  CHECK_OK(hc_replicator_add_core(p.a, w));
+  CHECK_OK(hc_replicator_add_core(p.b, rd));
+  CHECK_OK(hc_replicator_download(p.b, rd, 0, UINT64_MAX));
+  CHECK_OK(hc_replicator_set_live(p.b, rd, true));
+  CHECK_OK(pump(&p, 100000));
+  same_tree(w, rd);
+  CHECK_EQ(hc_core_fork(rd), 1);
+  same_blocks(w, rd, 0, cut + grow);
+  CHECK_EQ(dl[0], grow);  /* only the new blocks */
+  if (grow) CHECK_EQ(dl[1], cut); /* the first one right after the shared prefix */
+  uint64_t bad;
+  CHECK_OK(hc_core_verify(rd, &bad));
+  hc_replicator_free(p.a);
+  hc_replicator_free(p.b);
+  hc_core_close(w);
+  hc_core_close(rd);
+  hc_storage_factory_free(fw);
+  hc_storage_factory_free(fr);
+}
+
+static void test_reorg_exact(void) {
+  reorg_case(1024, 1000, 30); /* one root; the fork point deep inside it */
+  reorg_case(1024, 1023, 1);  /* the very last block replaced */
+  reorg_case(1000, 1, 50);    /* almost nothing shared */
+  reorg_case(777, 600, 0);    /* a plain truncation: nothing new to fetch */
+  reorg_case(300, 0, 20);     /* nothing shared at all */
+  reorg_case(513, 512, 3);    /* the fork point on a root boundary */
+}
+
 int main(void) {
   test_extensions();
   test_full_clone_and_live();
   test_sparse_and_many_cores();
   test_tampered_stream();
   test_wrong_key();
+  test_reorg_exact();
   printf("test_replicate: ok\n");
   return 0;
 }

@@ -31,6 +31,7 @@ let KEY = null
 let PRE20 = null // a C reader dir holding the first 20 blocks (length 20, fork 0)
 let REPLAY10 = null // an honest, validly signed upgrade proof for length 10 (captured then)
 let EVIL = null // another key's core at fork 1, length 25 (for unsigned forks)
+let FORKED = null // the writer's own key at fork 1, length 25: blocks 0-11 shared, then others
 let root = null
 
 const flip = (buf, i = 0) => { const b = Buffer.from(buf); b[i % b.length] ^= 0x40; return b }
@@ -69,13 +70,13 @@ async function checkReader (dir, before, label) {
 }
 
 // Runs `args(dir)` against a bad server running `script`; expects exit 1 and stderr ~ re.
-async function attack (name, script, { re, pre = null, args = (dir, srv) => ['clone', KEY, dir, '--connect', srv.connect], closeAfterMs = 4000, env, expectOk = false, setup } = {}) {
+async function attack (name, script, { re, pre = null, args = (dir, srv) => ['clone', KEY, dir, '--connect', srv.connect], closeAfterMs = 4000, env, expectOk = false, setup, core = null } = {}) {
   const label = `bad peer: ${name}`
   const dir = path.join(root, name.replace(/\W+/g, '-'))
   if (pre) h.copyDir(pre, dir)
   if (setup) setup(dir)
   const before = pre ? h.info(dir) : { length: 0, fork: 0 }
-  const srv = await bp.serve(H, script, { closeAfterMs })
+  const srv = await bp.serve(core || H, script, { closeAfterMs })
   const t0 = Date.now()
   let r
   try {
@@ -224,6 +225,33 @@ async function readerAttacks () {
       return peer.send(T.noData, { request: msg.id })
     }
   }, { pre: PRE20, re: /fork proof .*does not verify/ })
+  // a genuine fork (signed with the writer's key): the reader looks for the exact fork point
+  // with `hash` requests; lies in those answers fail the connection and change nothing
+  const stripHash = (flipNode) => ({
+    async onrequest (peer, msg) {
+      if (!msg.hash) return peer.answer(msg)
+      const d = await bp.honestData(peer.core, msg)
+      if (flipNode) d.hash.nodes[0] = { ...d.hash.nodes[0], hash: flip(d.hash.nodes[0].hash, 9) }
+      else d.hash.nodes = d.hash.nodes.slice(1)
+      peer.send(T.data, d)
+    }
+  })
+  for (const [name, flipNode] of [['hash node flipped', true], ['hash path cut short', false]]) {
+    await attack(`fork search: ${name}`, stripHash(flipNode), {
+      pre: PRE20, core: FORKED, re: /fork 1: the hashes of block \d+ do not verify|malformed/
+    })
+  }
+  {
+    const dir = path.join(root, 'fork-honest')
+    h.copyDir(PRE20, dir)
+    const srv = await bp.serve(FORKED, {})
+    let r
+    try { r = await u.runC(['clone', KEY, dir, '--connect', srv.connect], { timeout: 20000 }) } finally { await srv.close() }
+    assert.strictEqual(r.status, 0, `honest fork: ${r.stderr}`)
+    assert.match(r.stderr, /cloned 13 blocks, .*length 25, fork 1/, 'honest fork: only the 13 blocks after the fork point')
+    h.verifyOk(dir, 'honest fork')
+    h.step('genuine fork: the reader kept blocks 0-11 and fetched 13')
+  }
   await attack('shorter tree: replayed old signed upgrade', {
     async onrequest (peer, msg) {
       if (msg.upgrade) return peer.send(T.data, { ...REPLAY10, request: msg.id, fork: 0 })
@@ -502,6 +530,11 @@ h.main(async () => {
   await EVIL.truncate(12)
   await EVIL.append(Array.from({ length: 13 }, (_, i) => Buffer.from('evil ' + i)))
   assert.deepStrictEqual([EVIL.fork, EVIL.length], [1, 25])
+  FORKED = await u.jsCore('v10', H.key, { keyPair: H.keyPair })
+  await FORKED.append(honestBlocks.slice(0, 20))
+  await FORKED.truncate(12)
+  await FORKED.append(Array.from({ length: 13 }, (_, i) => Buffer.from('forked ' + i)))
+  assert.deepStrictEqual([FORKED.fork, FORKED.length], [1, 25])
 
   await readerAttacks()
   await serverAttacks()

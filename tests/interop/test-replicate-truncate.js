@@ -48,7 +48,11 @@ async function jsWriterCReaders (v, root) {
     h.assertState(h.info(live), want, label + ' connected reader')
     h.step(`${label}: connected reader followed truncate(12)+append(5)`)
 
-    await u.cliOk(['clone', key, stale, '--connect', srv.connect])
+    // the stale reader (length 20, fork 0) finds the exact fork point by asking the JS writer
+    // for hashes (its first root differs): it keeps blocks 0-11 and downloads only the 5 new
+    const rs = await u.runC(['clone', key, stale, '--connect', srv.connect])
+    assert.strictEqual(rs.status, 0, `${label} stale clone: ${rs.stderr}`)
+    assert.match(rs.stderr, /cloned 5 blocks, .*length 17, fork 1/, `${label} stale reader downloads only the new blocks`)
     await u.cliOk(['clone', key, fresh, '--connect', srv.connect])
     for (const [name, dir] of [['stale', stale], ['fresh', fresh]]) {
       h.assertState(h.info(dir), { ...want, contiguousLength: want.length }, `${label} ${name} reader`)

@@ -162,5 +162,10 @@ int hc_merkle_verify_tree(const hc_proof *p, hc_merkle_batch *b, bool *has_root,
 
 /* Nodes the tree lacks on the path from leaf `2*index` up (missingNodes; for request.block). */
 int hc_merkle_missing_nodes(hc_merkle *m, uint64_t index, uint64_t *count);
+/* The same, also stopping at a node `pending(ctx, index)` says will arrive (pipelined requests
+ * count on earlier ones); *stopped_pending tells whether that is where it stopped. */
+typedef bool (*hc_merkle_node_pred)(void *ctx, uint64_t index);
+int hc_merkle_missing_nodes_until(hc_merkle *m, uint64_t index, hc_merkle_node_pred pending,
+                                  void *ctx, uint64_t *count, bool *stopped_pending);
 
 #endif

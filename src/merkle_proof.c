@@ -663,8 +663,10 @@ int hc_merkle_verify_tree(const hc_proof *p, hc_merkle_batch *b, bool *has_root,
   return verify_tree(p, b, has_root, root);
 }
 
-int hc_merkle_missing_nodes(hc_merkle *m, uint64_t index, uint64_t *count) {
+int hc_merkle_missing_nodes_until(hc_merkle *m, uint64_t index, hc_merkle_node_pred pending,
+                                  void *ctx, uint64_t *count, bool *stopped_pending) {
   *count = 0;
+  if (stopped_pending) *stopped_pending = false;
   uint64_t head = 2 * m->length;
   if (index >= HC_LIMIT_INDEX / 2) return HC_OK;
   hc_ft_iter it;
@@ -677,9 +679,17 @@ int hc_merkle_missing_nodes(hc_merkle *m, uint64_t index, uint64_t *count) {
     int rc = hc_merkle_get(m, it.index, &n);
     if (rc == HC_OK) break;
     if (rc != HC_ERR_NOT_FOUND) return rc;
+    if (pending && pending(ctx, it.index)) {
+      if (stopped_pending) *stopped_pending = true;
+      break;
+    }
     cnt++;
     hc_ft_iter_parent(&it);
   }
   *count = cnt;
   return HC_OK;
+}
+
+int hc_merkle_missing_nodes(hc_merkle *m, uint64_t index, uint64_t *count) {
+  return hc_merkle_missing_nodes_until(m, index, NULL, NULL, count, NULL);
 }

@@ -458,32 +458,15 @@ static void pending_chain(rpeer *p, uint64_t index, uint64_t nodes, bool add) {
   }
 }
 
+static bool node_pending(void *ctx, uint64_t index) {
+  return nset_has(&((rpeer *)ctx)->pending, index);
+}
+
 /* request.block.nodes for `index` (missingNodes), stopping also at a node an in-flight
  * request will bring unless `exact`; *optimistic tells which of the two it stopped at. */
 static int request_nodes(rpeer *p, uint64_t index, bool exact, uint64_t *count, bool *optimistic) {
-  hc_merkle *m = &p->core->tree;
-  *count = 0;
-  *optimistic = false;
-  uint64_t head = 2 * m->length;
-  if (index >= ((uint64_t)1 << 57)) return HC_OK; /* beyond any valid tree */
-  hc_ft_iter it;
-  hc_ft_iter_seek(&it, 2 * index);
-  if (it.index + it.factor / 2 - 1 >= head) return HC_OK;
-  uint64_t cnt = 0;
-  while (!hc_ft_iter_contains(&it, head)) {
-    hc_node n;
-    int rc = hc_merkle_get(m, it.index, &n);
-    if (rc == HC_OK) break;
-    if (rc != HC_ERR_NOT_FOUND) return rc;
-    if (!exact && nset_has(&p->pending, it.index)) {
-      *optimistic = true;
-      break;
-    }
-    cnt++;
-    hc_ft_iter_parent(&it);
-  }
-  *count = cnt;
-  return HC_OK;
+  return hc_merkle_missing_nodes_until(&p->core->tree, index, exact ? NULL : node_pending, p, count,
+                                       optimistic);
 }
 
 static int add_inflight(rpeer *p, int kind, uint64_t index, uint64_t *id, preq **out) {

@@ -333,6 +333,18 @@ static void count_download(void *user, hc_replicator *r, hc_core *core, uint64_t
   if (index < n[1]) n[1] = index; /* the lowest index downloaded */
 }
 
+/* Connects writer `w` and a live reader `rd` (downloading everything) and runs them dry. */
+static void connect_live(pair *p, hc_core *w, hc_core *rd, const hc_replicator_callbacks *cb,
+                         void *user) {
+  p->a = mk(true, NULL, NULL);
+  p->b = mk(false, cb, user);
+  CHECK_OK(hc_replicator_add_core(p->a, w));
+  CHECK_OK(hc_replicator_add_core(p->b, rd));
+  CHECK_OK(hc_replicator_download(p->b, rd, 0, UINT64_MAX));
+  CHECK_OK(hc_replicator_set_live(p->b, rd, true));
+  CHECK_OK(pump(p, 100000));
+}
+
 /* A fork switch finds the exact first differing block (the reference's hash-request descent):
  * the reader keeps every shared block and downloads only the new ones, whatever the shape of
  * the trees. Before, a reader truncated to the longest prefix of equal roots: for a 1024-block
@@ -347,13 +359,7 @@ static void reorg_case(uint64_t len, uint64_t cut, uint64_t grow) {
   memset(&cb, 0, sizeof cb);
   cb.on_download = count_download;
   pair p = {0};
-  p.a = mk(true, NULL, NULL);
-  p.b = mk(false, &cb, dl);
-  CHECK_OK(hc_replicator_add_core(p.a, w));
-  CHECK_OK(hc_replicator_add_core(p.b, rd));
-  CHECK_OK(hc_replicator_download(p.b, rd, 0, UINT64_MAX));
-  CHECK_OK(hc_replicator_set_live(p.b, rd, true));
-  CHECK_OK(pump(&p, 100000));
+  connect_live(&p, w, rd, &cb, dl);
   same_tree(w, rd);
   CHECK_EQ(dl[0], len);
   dl[0] = 0;
@@ -364,13 +370,7 @@ static void reorg_case(uint64_t len, uint64_t cut, uint64_t grow) {
   hc_replicator_free(p.b);
   CHECK_OK(hc_core_truncate(w, cut));
   append_n(w, 100000, (int)grow);
-  p.a = mk(true, NULL, NULL);
-  p.b = mk(false, &cb, dl);
-  CHECK_OK(hc_replicator_add_core(p.a, w));
-  CHECK_OK(hc_replicator_add_core(p.b, rd));
-  CHECK_OK(hc_replicator_download(p.b, rd, 0, UINT64_MAX));
-  CHECK_OK(hc_replicator_set_live(p.b, rd, true));
-  CHECK_OK(pump(&p, 100000));
+  connect_live(&p, w, rd, &cb, dl);
   same_tree(w, rd);
   CHECK_EQ(hc_core_fork(rd), 1);
   same_blocks(w, rd, 0, cut + grow);

@@ -1747,7 +1747,10 @@ int hc__core_reorg_update(hc_core *c, hc_reorg *r, const hc_proof *p) {
     r->batch.nnodes = first; /* forget what this proof added */
     return HC_ERR_BAD_PROOF;
   }
+  uint64_t before = r->diff.index;
   reorg_descend(c, r, r->batch.nodes + first, r->batch.nnodes - first);
+  /* an answer that hashes to the diff node holds both its children: no step down is a lie */
+  if (!r->finished && r->diff.index == before) return HC_ERR_BAD_PROOF;
   return HC_OK;
 }
 
@@ -1766,6 +1769,8 @@ int hc__core_reorg_apply(hc_core *c, hc_reorg *r, uint64_t *ancestors) {
   if (c->tree.fork != r->tree_fork || c->tree.length != r->tree_length) return HC_ERR_BUSY;
   hc_merkle_batch *b = &r->batch;
   uint64_t anc = r->ancestors;
+  if (anc > r->tree_length) anc = r->tree_length; /* cannot share more than we have */
+  if (anc > b->length) anc = b->length;
   b->ancestors = anc;
   uint64_t old = c->tree.length;
   hc_oplog_entry e;

@@ -32,7 +32,8 @@ void hc_manifest_encode(hc_enc *e, const hc_manifest *m) {
     for (size_t i = 0; i < m->nsigners; i++) enc_signer(e, &m->signers[i]);
     return;
   }
-  hc_enc_uint(e, (m->allow_patch ? 1u : 0u) | (m->has_prologue ? 2u : 0u));
+  hc_enc_uint(e, (m->allow_patch ? 1u : 0u) | (m->has_prologue ? 2u : 0u) |
+                    (m->has_linked ? 4u : 0u) | (m->has_user_data ? 8u : 0u));
   hc_enc_uint(e, 0); /* blake2b */
   hc_enc_uint(e, m->quorum);
   hc_enc_uint(e, m->nsigners);
@@ -40,6 +41,14 @@ void hc_manifest_encode(hc_enc *e, const hc_manifest *m) {
   if (m->has_prologue) {
     hc_enc_raw(e, m->prologue_hash, 32);
     hc_enc_uint(e, m->prologue_length);
+  }
+  if (m->has_linked) {
+    hc_enc_uint(e, m->nlinked);
+    for (size_t i = 0; i < m->nlinked; i++) hc_enc_raw(e, m->linked[i], 32);
+  }
+  if (m->has_user_data) {
+    hc_enc_uint(e, m->user_data_len);
+    hc_enc_raw(e, m->user_data, m->user_data_len);
   }
 }
 
@@ -85,8 +94,8 @@ int hc_manifest_decode(hc_dec *d, hc_manifest *m) {
     m->quorum = (uint32_t)q;
     return dec_signers(d, m);
   }
-  if (v != 1) return d->err = HC_ERR_DECODE;
-  m->version = 1;
+  if (v > 3) return d->err = HC_ERR_DECODE; /* Unknown version */
+  m->version = (uint32_t)v;
   uint64_t flags = hc_dec_uint(d);
   if (hc_dec_uint(d) != 0) return d->err = HC_ERR_DECODE; /* hash */
   uint64_t q = hc_dec_uint(d);
@@ -99,11 +108,28 @@ int hc_manifest_decode(hc_dec *d, hc_manifest *m) {
     hc_dec_fixed(d, m->prologue_hash, 32);
     m->prologue_length = hc_dec_uint(d);
   }
+  if (flags & 4) {
+    m->has_linked = true;
+    uint64_t n = hc_dec_uint(d);
+    if (d->err) return d->err;
+    if (n > HC_MAX_LINKED) return d->err = HC_ERR_DECODE;
+    m->nlinked = (size_t)n;
+    for (size_t i = 0; i < m->nlinked; i++) hc_dec_fixed(d, m->linked[i], 32);
+  }
+  if (flags & 8) {
+    m->has_user_data = true;
+    uint64_t n = hc_dec_uint(d);
+    if (d->err) return d->err;
+    if (n > HC_MAX_MANIFEST_USER_DATA) return d->err = HC_ERR_DECODE;
+    m->user_data_len = (size_t)n;
+    hc_dec_fixed(d, m->user_data, m->user_data_len);
+  }
   return d->err;
 }
 
 int hc_manifest_hash(const hc_manifest *m, uint8_t out[32]) {
-  uint8_t buf[32 + 16 + HC_MAX_SIGNERS * 65 + 48];
+  uint8_t buf[32 + 16 + HC_MAX_SIGNERS * 65 + 48 + 10 + HC_MAX_LINKED * 32 + 10 +
+              HC_MAX_MANIFEST_USER_DATA];
   hc_enc e;
   hc_enc_init(&e, buf, sizeof buf);
   hc_enc_raw(&e, HC_NS_MANIFEST, 32);
@@ -283,7 +309,7 @@ int hc_manifest_verify(const hc_manifest *m, const uint8_t key[32], const uint8_
                        uint64_t length, uint64_t fork, const uint8_t *sig, size_t siglen) {
   uint8_t msg[112];
   bool compat = hc_manifest_is_compat(m, key);
-  if (!compat && m->version == 1 && m->has_prologue && length <= m->prologue_length) {
+  if (!compat && m->version >= 1 && m->has_prologue && length <= m->prologue_length) {
     return length == m->prologue_length && memcmp(tree_hash, m->prologue_hash, 32) == 0
                ? HC_OK
                : HC_ERR_BAD_SIGNATURE;

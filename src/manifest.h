@@ -1,4 +1,5 @@
-/* Manifests (the reference's lib/verifier.js + messages.js manifest encoding, v0 and v1):
+/* Manifests (the reference's lib/verifier.js + messages.js manifest encoding, v0 and v1, and
+ * hypercore 11's v2/v3 with linked cores and user data):
  * encode/decode, hash, the compat/default signer manifest, signables and signature checks. */
 #ifndef HC_MANIFEST_H
 #define HC_MANIFEST_H
@@ -16,8 +17,11 @@ typedef struct hc_signer {
   uint8_t public_key[32];
 } hc_signer;
 
+#define HC_MAX_LINKED 32            /* linked core keys (manifest v2+) */
+#define HC_MAX_MANIFEST_USER_DATA 1024
+
 typedef struct hc_manifest {
-  uint32_t version; /* 0 or 1 */
+  uint32_t version; /* 0..3 (2 and 3: hypercore 11's linked cores and user data) */
   bool allow_patch;
   uint32_t quorum;
   hc_signer signers[HC_MAX_SIGNERS];
@@ -25,6 +29,13 @@ typedef struct hc_manifest {
   bool has_prologue;
   uint8_t prologue_hash[32];
   uint64_t prologue_length;
+  /* v1+ flags 4 and 8 (hypercore 11): present even when empty, as the encoding keeps them */
+  bool has_linked;
+  size_t nlinked;
+  uint8_t linked[HC_MAX_LINKED][32];
+  bool has_user_data;
+  size_t user_data_len;
+  uint8_t user_data[HC_MAX_MANIFEST_USER_DATA];
 } hc_manifest;
 
 void hc_manifest_encode(hc_enc *e, const hc_manifest *m);

@@ -6,12 +6,30 @@
 #include "hypercore/multisig.h"
 #include "manifest.h"
 
+_Static_assert(HC_MANIFEST_MAX_LINKED == HC_MAX_LINKED, "linked limit");
+_Static_assert(HC_MANIFEST_MAX_USER_DATA == HC_MAX_MANIFEST_USER_DATA, "user data limit");
+
 int hc_manifest_build(const hc_manifest_params *p, uint8_t *out, size_t cap, size_t *len) {
   if (!p || !len || p->nsigners > HC_MAX_SIGNERS || (p->nsigners && !p->public_keys))
     return HC_ERR_INVALID_ARG;
+  bool v2 = p->nlinked || p->user_data;
+  if (p->nlinked > HC_MAX_LINKED || (p->nlinked && !p->linked) ||
+      p->user_data_len > HC_MAX_MANIFEST_USER_DATA || (p->user_data_len && !p->user_data) ||
+      (v2 && p->version0))
+    return HC_ERR_INVALID_ARG;
   hc_manifest m;
   memset(&m, 0, sizeof m);
-  m.version = p->version0 ? 0 : 1;
+  m.version = p->version0 ? 0 : v2 ? 2 : 1;
+  if (p->nlinked) {
+    m.has_linked = true;
+    m.nlinked = p->nlinked;
+    for (size_t i = 0; i < p->nlinked; i++) memcpy(m.linked[i], p->linked + 32 * i, 32);
+  }
+  if (p->user_data) {
+    m.has_user_data = true;
+    m.user_data_len = p->user_data_len;
+    if (p->user_data_len) memcpy(m.user_data, p->user_data, p->user_data_len);
+  }
   m.allow_patch = p->allow_patch;
   m.nsigners = p->nsigners;
   m.quorum = p->has_quorum ? p->quorum : p->nsigners ? (uint32_t)(p->nsigners / 2 + 1) : 0;

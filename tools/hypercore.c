@@ -725,10 +725,23 @@ static int cmd_manifest(ctx *c) {
     }
     if (!ret && m.has_prologue) {
       hc_hex_encode(a, m.prologue_hash, 32);
-      ret = out_printf(c, "],\"prologue\":{\"hash\":\"%s\",\"length\":%" PRIu64 "}}\n", a,
+      ret = out_printf(c, "],\"prologue\":{\"hash\":\"%s\",\"length\":%" PRIu64 "}", a,
                        m.prologue_length);
     } else if (!ret) {
-      ret = out_printf(c, "],\"prologue\":null}\n");
+      ret = out_printf(c, "],\"prologue\":null");
+    }
+    /* hypercore 11 (manifest v2+): linked core keys and user data (hex), null when absent */
+    if (!ret) ret = out_printf(c, ",\"linked\":%s", m.has_linked ? "[" : "null");
+    for (size_t i = 0; m.has_linked && i < m.nlinked && !ret; i++) {
+      hc_hex_encode(a, m.linked[i], 32);
+      ret = out_printf(c, "%s\"%s\"", i ? "," : "", a);
+    }
+    if (!ret && m.has_linked) ret = out_printf(c, "]");
+    if (!ret && m.has_user_data) {
+      hc_hex_encode(hex, m.user_data, m.user_data_len); /* hex holds 2 * len + 1 */
+      ret = out_printf(c, ",\"userData\":\"%s\"}\n", hex);
+    } else if (!ret) {
+      ret = out_printf(c, ",\"userData\":null}\n");
     }
   }
   free(hex);
@@ -1411,7 +1424,8 @@ static const cmd_def commands[] = {
      opts_append, 1, -1, cmd_append},
     {"manifest", "DIR [--hex]", "print the core's manifest as JSON",
      "Prints the manifest as one JSON object: key, compat, version, hash, allowPatch, quorum,\n"
-     "signers [{signature, namespace, publicKey}], prologue ({hash, length} or null).\n"
+     "signers [{signature, namespace, publicKey}], prologue ({hash, length} or null),\n"
+     "linked (hex keys or null) and userData (hex or null; manifest v2+, hypercore 11).\n"
      "  --hex   the encoded manifest as hex instead\n",
      opts_manifest, 1, 1, cmd_manifest},
     {"append-file", "DIR FILE", "append a file's content as one block",

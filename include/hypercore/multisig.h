@@ -17,6 +17,8 @@ extern "C" {
 #endif
 
 #define HC_MANIFEST_MAX_SIGNERS 32
+#define HC_MANIFEST_MAX_LINKED 32
+#define HC_MANIFEST_MAX_USER_DATA 1024
 
 /* What a manifest declares (Verifier.createManifest input). Zero-initialise. */
 typedef struct hc_manifest_params {
@@ -30,6 +32,12 @@ typedef struct hc_manifest_params {
   bool has_prologue;          /* version 1 (version 0 keeps a prologue only without signers) */
   uint8_t prologue_hash[HC_HASH_BYTES];
   uint64_t prologue_length;
+  /* hypercore 11 (manifest version 2, chosen automatically when either is set, as the
+   * reference's getManifestVersion): keys of linked cores and opaque user data. */
+  size_t nlinked;          /* at most HC_MANIFEST_MAX_LINKED */
+  const uint8_t *linked;   /* nlinked * 32 bytes */
+  size_t user_data_len;    /* at most HC_MANIFEST_MAX_USER_DATA; 0 with user_data NULL: none */
+  const uint8_t *user_data;
 } hc_manifest_params;
 
 /* Encodes a manifest into out (capacity cap; out NULL: only *len). HC_ERR_INVALID_ARG (too many

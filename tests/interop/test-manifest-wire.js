@@ -190,8 +190,63 @@ async function wrongManifest (root) {
   }
 }
 
+// hypercore 11's manifest versions 2 and 3 (linked core keys, user data): a v11 writer -> C clone
+// by key, which serves it on to a v11 reader; and a C core created with such a manifest
+// (encoded by v11) -> v11 and C readers.
+async function v11ManifestV2V3 (root) {
+  const v = 'v11'
+  const m11 = require('hc11/lib/messages')
+  const cenc = require('compact-encoding')
+  const kp = mh.keyPair(101)
+  const w = await u.jsCore(v, null, {
+    keyPair: kp,
+    manifest: { signers: [{ publicKey: kp.publicKey }], linked: [Buffer.alloc(32, 0x5c), Buffer.alloc(32, 0x5d)], userData: Buffer.from('v2 user data') }
+  })
+  assert.strictEqual(w.manifest.version, 2)
+  const blocks = await u.jsAppendBatches(w, BATCHES)
+  await cloneFromJs(v, root, 'manifest v2 (linked, userData)', w, blocks, w.manifest)
+  const cdir = path.join(root, 'v11-manifest-v2-linked-userData--c')
+  const cm = mh.cManifest(cdir)
+  assert.strictEqual(cm.version, 2)
+  assert.deepStrictEqual(cm.linked, ['5c'.repeat(32), '5d'.repeat(32)])
+  assert.strictEqual(Buffer.from(cm.userData, 'hex').toString(), 'v2 user data')
+  const server = await u.startCServer(cdir)
+  try {
+    await jsClonesC(v, server, cdir, blocks, 'v11 JS manifest v2 -> C clone -> serve -> v11 JS clone')
+  } finally {
+    await server.stop()
+  }
+  await w.close()
+
+  // a C writer whose manifest (v3, user data only, empty linked list) was encoded by v11
+  const kp2 = mh.keyPair(102)
+  const man = { version: 3, hash: 'blake2b', allowPatch: false, quorum: 1, signers: [{ signature: 'ed25519', namespace: mh.caps.DEFAULT_NAMESPACE, publicKey: kp2.publicKey }], prologue: null, linked: [], userData: Buffer.from([1, 2, 3]) }
+  const enc = cenc.encode(m11.manifest, man)
+  const dir = path.join(root, 'c-manifest-v3')
+  h.cli(['create', dir, '--manifest', h.hex(enc)])
+  h.cli(['append', dir, '--signer-keys', mh.skHex(kp2), 'v3-a', 'v3-b'])
+  h.cli(['append', dir, '--signer-keys', mh.skHex(kp2), 'v3-c'])
+  const cm3 = mh.cManifest(dir)
+  assert.deepStrictEqual([cm3.version, cm3.linked, cm3.userData], [3, [], '010203'])
+  assert.strictEqual(h.cliText(['manifest', dir, '--hex']).trim(), h.hex(enc), 'C stores the manifest bytes as v11 encodes them')
+  h.verifyOk(dir, 'C manifest v3')
+  const s2 = await u.startCServer(dir)
+  try {
+    const cblocks = ['v3-a', 'v3-b', 'v3-c'].map((x) => Buffer.from(x))
+    await jsClonesC(v, s2, dir, cblocks, 'C manifest v3 serve -> v11 JS clone')
+    const cc = path.join(root, 'c-manifest-v3-c')
+    await u.cliOk(['clone', s2.key, cc, '--connect', s2.connect])
+    h.checkBlocks(cc, cblocks, 'C manifest v3 -> C clone')
+    h.verifyOk(cc, 'C manifest v3 -> C clone')
+    h.step('C manifest v3 serve -> C clone OK')
+  } finally {
+    await s2.stop()
+  }
+}
+
 h.main(async () => {
   const root = h.tmpdir('hc-manifest-wire-')
+  await v11ManifestV2V3(root)
   for (const v of u.VERSIONS) await jsWriters(v, root)
   await cWriters(root)
   await wrongManifest(root)

@@ -67,6 +67,9 @@ function assertSameManifest (cm, jm, label) {
   assert.deepStrictEqual(cm.signers.map((s) => [s.namespace, s.publicKey]),
     jm.signers.map((s) => [h.hex(s.namespace), h.hex(s.publicKey)]), label + ': signers')
   assert.deepStrictEqual(cm.prologue, jm.prologue ? { hash: h.hex(jm.prologue.hash), length: jm.prologue.length } : null, label + ': prologue')
+  // hypercore 11 manifests carry linked keys and user data (null when absent)
+  if ('linked' in jm) assert.deepStrictEqual(cm.linked, jm.linked ? jm.linked.map(h.hex) : null, label + ': linked')
+  if ('userData' in jm) assert.deepStrictEqual(cm.userData, jm.userData ? h.hex(jm.userData) : null, label + ': userData')
 }
 
 module.exports = { keyPair, skHex, pkHex, manifest, manifestKey, multisigSignature, multisigAppend, jsHeadVerifies, cManifest, assertSameManifest, Verifier, caps }

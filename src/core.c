@@ -588,9 +588,8 @@ static int set_external_signature(hc_core *c, hc_merkle_batch *b, const uint8_t 
   bool upsert = !c->header.has_manifest;
   if (upsert) hc_manifest_default(&m, c->header.key);
   else m = c->header.manifest;
-  uint8_t hash[32];
-  hc_merkle_batch_hash(b, hash);
-  if (hc_manifest_verify(&m, c->header.key, hash, b->length, b->fork, sig, siglen) != HC_OK)
+  if (hc_manifest_verify_tree(&m, c->header.key, b->roots, b->nroots, b->length, b->fork, sig,
+                              siglen) != HC_OK)
     return HC_ERR_BAD_SIGNATURE;
   if (upsert) {
     c->header.has_manifest = true;
@@ -932,10 +931,9 @@ static int verify_signature(hc_core *c) {
   if (c->signature_ok) return HC_OK;
   if (c->tree.length == 0) return HC_OK;
   if (!c->header.has_manifest) return HC_ERR_BAD_SIGNATURE;
-  uint8_t hash[32];
-  hc_merkle_hash(&c->tree, hash);
-  int rc = hc_manifest_verify(&c->header.manifest, c->header.key, hash, c->tree.length,
-                              c->tree.fork, c->tree.signature, c->tree.signature_len);
+  int rc = hc_manifest_verify_tree(&c->header.manifest, c->header.key, c->tree.roots,
+                                   c->tree.nroots, c->tree.length, c->tree.fork,
+                                   c->tree.signature, c->tree.signature_len);
   if (rc == HC_OK) c->signature_ok = true;
   return rc;
 }
@@ -1419,9 +1417,8 @@ typedef struct sig_ctx {
 
 static int verify_sig_cb(void *ctx, const hc_merkle_batch *b, const uint8_t *sig, size_t siglen) {
   sig_ctx *s = ctx;
-  uint8_t hash[32];
-  hc_merkle_batch_hash(b, hash);
-  return hc_manifest_verify(s->manifest, s->core->header.key, hash, b->length, b->fork, sig, siglen);
+  return hc_manifest_verify_tree(s->manifest, s->core->header.key, b->roots, b->nroots, b->length,
+                                 b->fork, sig, siglen);
 }
 
 /* The manifest to verify with: ours, or the proof's (which must hash to our key), or the

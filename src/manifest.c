@@ -1,6 +1,7 @@
 /* Manifest encoding (v0/v1), hashing and the signature scheme of lib/verifier.js. */
 #include "manifest.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
@@ -269,9 +270,13 @@ int hc_manifest_sign(const hc_manifest *m, const uint8_t key[32], const uint8_t 
 }
 
 /* Decodes a multisig container (v1: signer, sig, patch length; v0: flags, signer, sig,
- * [patch {start, length, array(uint)}]) followed by array(node). */
+ * [patch {start, length, array(uint)}]) followed by array(node), the patch nodes (*pnodes,
+ * allocated when there are any; free it). */
 static int decode_container(const hc_manifest *m, const uint8_t *sig, size_t siglen,
-                            hc_manifest_proof *proofs, uint64_t *patches, size_t *nproofs) {
+                            hc_manifest_proof *proofs, uint64_t *patches, size_t *nproofs,
+                            hc_node **pnodes, size_t *npnodes) {
+  *pnodes = NULL;
+  *npnodes = 0;
   hc_dec d;
   hc_dec_init(&d, sig, siglen);
   uint64_t n = hc_dec_uint(&d);
@@ -295,18 +300,29 @@ static int decode_container(const hc_manifest *m, const uint8_t *sig, size_t sig
     patches[i] = patch;
   }
   uint64_t nodes = hc_dec_uint(&d);
+  if (d.err || nodes > siglen / 34) return HC_ERR_BAD_SIGNATURE; /* a node takes >= 34 bytes */
+  hc_node *pn = nodes ? malloc((size_t)nodes * sizeof *pn) : NULL;
+  if (nodes && !pn) return HC_ERR_NOMEM;
   for (uint64_t i = 0; i < nodes && !d.err; i++) {
-    hc_dec_uint(&d);
-    hc_dec_uint(&d);
-    hc_dec_raw(&d, 32);
+    pn[i].index = hc_dec_uint(&d);
+    pn[i].size = hc_dec_uint(&d);
+    hc_dec_fixed(&d, pn[i].hash, 32);
   }
-  if (d.err) return HC_ERR_BAD_SIGNATURE;
+  if (d.err) {
+    free(pn);
+    return HC_ERR_BAD_SIGNATURE;
+  }
   *nproofs = (size_t)n;
+  *pnodes = pn;
+  *npnodes = (size_t)nodes;
   return HC_OK;
 }
 
-int hc_manifest_verify(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
-                       uint64_t length, uint64_t fork, const uint8_t *sig, size_t siglen) {
+/* Both entry points: `roots` (may be NULL) is the tree being verified, needed only to check
+ * patched proofs. */
+static int verify_sig(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
+                      const hc_node *roots, size_t nroots, uint64_t length, uint64_t fork,
+                      const uint8_t *sig, size_t siglen) {
   uint8_t msg[112];
   bool compat = hc_manifest_is_compat(m, key);
   if (!compat && m->version >= 1 && m->has_prologue && length <= m->prologue_length) {
@@ -323,22 +339,51 @@ int hc_manifest_verify(const hc_manifest *m, const uint8_t key[32], const uint8_
   if (m->quorum == 0) return HC_ERR_BAD_SIGNATURE;
   hc_manifest_proof proofs[HC_MAX_SIGNERS];
   uint64_t patches[HC_MAX_SIGNERS];
-  size_t nproofs;
-  if (decode_container(m, sig, siglen, proofs, patches, &nproofs)) return HC_ERR_BAD_SIGNATURE;
-  if (nproofs < m->quorum) return HC_ERR_BAD_SIGNATURE;
+  size_t nproofs, npatch;
+  hc_node *patch;
+  int rc = decode_container(m, sig, siglen, proofs, patches, &nproofs, &patch, &npatch);
+  if (rc) return rc == HC_ERR_NOMEM ? rc : HC_ERR_BAD_SIGNATURE;
+  rc = nproofs < m->quorum ? HC_ERR_BAD_SIGNATURE : HC_OK;
   bool tried[HC_MAX_SIGNERS] = {false};
-  for (size_t i = 0; i < m->quorum; i++) {
-    /* a patched proof signs a shorter tree extended by the patch nodes: not supported (the
-     * reference ignores the patch when the manifest does not allow patches) */
-    if (patches[i] && m->allow_patch) return HC_ERR_BAD_SIGNATURE;
+  for (size_t i = 0; i < m->quorum && !rc; i++) {
     uint32_t s = proofs[i].signer;
-    if (s >= m->nsigners || tried[s]) return HC_ERR_BAD_SIGNATURE;
+    if (s >= m->nsigners || tried[s]) {
+      rc = HC_ERR_BAD_SIGNATURE;
+      break;
+    }
     tried[s] = true;
-    size_t n = signable(msg, signer_ctx(m, key, s), tree_hash, length, fork);
+    /* a patched proof signs a longer tree, of which ours is a prefix: the patch nodes extend
+     * our roots to it (the reference ignores the patch when the manifest does not allow it) */
+    const uint8_t *h = tree_hash;
+    uint64_t l = length;
+    uint8_t ph[32];
+    if (patches[i] && m->allow_patch) {
+      if (!roots || hc_merkle_patch_hash(roots, nroots, length, patch, npatch, patches[i], ph)) {
+        rc = HC_ERR_BAD_SIGNATURE;
+        break;
+      }
+      h = ph;
+      l = length + patches[i];
+    }
+    size_t n = signable(msg, signer_ctx(m, key, s), h, l, fork);
     if (hc_crypto_verify(proofs[i].signature, msg, n, m->signers[s].public_key) != HC_OK)
-      return HC_ERR_BAD_SIGNATURE;
+      rc = HC_ERR_BAD_SIGNATURE;
   }
-  return HC_OK;
+  free(patch);
+  return rc;
+}
+
+int hc_manifest_verify(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
+                       uint64_t length, uint64_t fork, const uint8_t *sig, size_t siglen) {
+  return verify_sig(m, key, tree_hash, NULL, 0, length, fork, sig, siglen);
+}
+
+int hc_manifest_verify_tree(const hc_manifest *m, const uint8_t key[32], const hc_node *roots,
+                            size_t nroots, uint64_t length, uint64_t fork, const uint8_t *sig,
+                            size_t siglen) {
+  uint8_t hash[32];
+  hc_crypto_tree(hash, roots, nroots);
+  return verify_sig(m, key, hash, roots, nroots, length, fork, sig, siglen);
 }
 
 int hc_manifest_skip(hc_dec *d) {

@@ -83,10 +83,16 @@ int hc_manifest_sign(const hc_manifest *m, const uint8_t key[32], const uint8_t 
                      uint8_t *sig, size_t *siglen);
 /* Verifies a stored-form signature over (tree hash, length, fork). HC_OK or
  * HC_ERR_BAD_SIGNATURE (also: short of the quorum, a signer index out of range or repeated
- * among the first `quorum` proofs). Patched proofs (allowPatch manifests) are not supported
- * (HC_ERR_BAD_SIGNATURE); without allowPatch a patch length is ignored, as the reference. */
+ * among the first `quorum` proofs). Without the tree's roots, patched proofs (allowPatch
+ * manifests) cannot be checked (HC_ERR_BAD_SIGNATURE); without allowPatch a patch length is
+ * ignored, as the reference. */
 int hc_manifest_verify(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
                        uint64_t length, uint64_t fork, const uint8_t *sig, size_t siglen);
+/* The same for the tree with these roots, patched proofs included: such a proof signs a
+ * longer tree, which the container's patch nodes extend ours to. */
+int hc_manifest_verify_tree(const hc_manifest *m, const uint8_t key[32], const hc_node *roots,
+                            size_t nroots, uint64_t length, uint64_t fork, const uint8_t *sig,
+                            size_t siglen);
 
 /* Decodes and discards a manifest (to find its length). */
 int hc_manifest_skip(hc_dec *d);

@@ -155,6 +155,12 @@ typedef int (*hc_merkle_verify_sig_cb)(void *ctx, const hc_merkle_batch *b, cons
 int hc_merkle_verify(hc_merkle *m, const hc_proof *p, hc_merkle_verify_sig_cb verify_sig,
                      void *ctx, hc_merkle_batch *out);
 
+/* Multisig patches (lib/verifier.js generateUpgrade + batch.verifyUpgrade): the hash of the
+ * tree of `length` blocks with `roots` extended by `add` blocks, the upgrade nodes taken from
+ * `patch`. HC_ERR_BAD_SIGNATURE when the patch lacks a node or does not fit. */
+int hc_merkle_patch_hash(const hc_node *roots, size_t nroots, uint64_t length,
+                         const hc_node *patch, size_t npatch, uint64_t add, uint8_t hash[32]);
+
 /* verifyTree: hashes the block/hash (and seek) paths of `p` up to their top node (*root, when
  * *has_root) and pushes every node, given and computed, to `b`. Checks nothing against a tree:
  * the caller compares *root with a node it trusts. */

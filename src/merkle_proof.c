@@ -659,6 +659,72 @@ int hc_merkle_verify(hc_merkle *m, const hc_proof *p, hc_merkle_verify_sig_cb ve
   return rc;
 }
 
+static const hc_node *patch_get(const hc_node *patch, size_t n, uint64_t index) {
+  for (size_t i = 0; i < n; i++)
+    if (patch[i].index == index) return &patch[i];
+  return NULL;
+}
+
+#define PATCH_MAX_UPGRADE 256
+
+int hc_merkle_patch_hash(const hc_node *roots, size_t nroots, uint64_t length,
+                         const hc_node *patch, size_t npatch, uint64_t add, uint8_t hash[32]) {
+  if (!add || length > HC_LIMIT_LENGTH || add > HC_LIMIT_LENGTH - length) return HC_ERR_BAD_SIGNATURE;
+  if (!nodes_sane(patch, npatch)) return HC_ERR_BAD_SIGNATURE;
+  /* generateUpgrade(patch, length, add) */
+  hc_node up[PATCH_MAX_UPGRADE];
+  size_t nup = 0;
+  bool started = false;
+  uint64_t from = 2 * length, to = from + 2 * add;
+  hc_ft_iter it;
+  for (hc_ft_iter_seek(&it, 0); hc_ft_iter_full_root(&it, to); hc_ft_iter_next_tree(&it)) {
+    if (it.index + it.factor / 2 < from) continue;
+    if (!started && from >= 2 && hc_ft_iter_contains(&it, from - 2)) {
+      started = true;
+      uint64_t root = it.index, target = from - 2;
+      hc_ft_iter_seek(&it, target);
+      while (it.index != root) {
+        hc_ft_iter_sibling(&it);
+        if (it.index > target) {
+          const hc_node *n = patch_get(patch, npatch, it.index);
+          if (!n || nup == PATCH_MAX_UPGRADE) return HC_ERR_BAD_SIGNATURE;
+          up[nup++] = *n;
+        }
+        hc_ft_iter_parent(&it);
+      }
+      continue;
+    }
+    started = true;
+    const hc_node *n = patch_get(patch, npatch, it.index);
+    if (!n || nup == PATCH_MAX_UPGRADE) return HC_ERR_BAD_SIGNATURE;
+    up[nup++] = *n;
+  }
+  /* batch.verifyUpgrade on a copy of the tree of `length` */
+  hc_merkle m;
+  memset(&m, 0, sizeof m);
+  hc_merkle_batch b;
+  memset(&b, 0, sizeof b);
+  if (nroots > HC_MAX_ROOTS) return HC_ERR_BAD_SIGNATURE;
+  b.tree = &m;
+  memcpy(b.roots, roots, nroots * sizeof *roots);
+  b.nroots = nroots;
+  b.length = length;
+  for (size_t i = 0; i < nroots; i++) b.byte_length += roots[i].size;
+  hc_proof p;
+  memset(&p, 0, sizeof p);
+  p.has_upgrade = true;
+  p.upgrade_start = length;
+  p.upgrade_length = add;
+  p.upgrade_nodes = up;
+  p.n_upgrade_nodes = nup;
+  bool consumed;
+  int rc = verify_upgrade(&m, &p, NULL, &b, &consumed);
+  if (!rc && b.length != length + add) rc = HC_ERR_BAD_SIGNATURE;
+  if (!rc) hc_merkle_batch_hash(&b, hash);
+  hc_merkle_batch_cleanup(&b);
+  return rc ? HC_ERR_BAD_SIGNATURE : HC_OK;
+}
+
 int hc_merkle_verify_tree(const hc_proof *p, hc_merkle_batch *b, bool *has_root, hc_node *root) {
   return verify_tree(p, b, has_root, root);
 }

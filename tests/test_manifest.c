@@ -493,8 +493,9 @@ static void test_decode_bad(void) {
   CHECK_RC(hc_manifest_build(&mp, NULL, 0, &l), HC_ERR_INVALID_ARG);
 }
 
-/* Patched proofs: rejected with allowPatch (unsupported), the patch length ignored without it
- * (as the reference). */
+/* Patched proofs through the hash-only check: rejected with allowPatch (checking one needs the
+ * tree's roots: hc_manifest_verify_tree, exercised against JS-made patches in
+ * interop-test-manifest-wire), the patch length ignored without it (as the reference). */
 static void test_patch(void) {
   pair p;
   make_pair(&p, 0x61);

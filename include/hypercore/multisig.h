@@ -23,7 +23,7 @@ extern "C" {
 /* What a manifest declares (Verifier.createManifest input). Zero-initialise. */
 typedef struct hc_manifest_params {
   bool version0;    /* encode as the legacy manifest version 0 (default: version 1) */
-  bool allow_patch; /* declared only: patched signatures are not supported by this library */
+  bool allow_patch; /* accept patched proofs (verified; this library does not make them) */
   bool has_quorum;  /* else the default quorum floor(nsigners / 2) + 1 (0 without signers) */
   uint32_t quorum;
   size_t nsigners;            /* at most HC_MANIFEST_MAX_SIGNERS */
@@ -75,7 +75,8 @@ HC_EXPORT int hc_multisig_assemble(const uint8_t *manifest, size_t manifest_len,
 
 /* Checks a signature (stored form) of (tree hash, length, fork) against a core key and its
  * manifest: HC_OK, HC_ERR_BAD_SIGNATURE, HC_ERR_KEY_MISMATCH (manifest not the key's),
- * HC_ERR_DECODE. */
+ * HC_ERR_DECODE. A patched proof needs the tree's roots, not just its hash: it fails here;
+ * cores verify such signatures (on append, replication and open). */
 HC_EXPORT int hc_multisig_verify(const uint8_t key[HC_KEY_BYTES], const uint8_t *manifest,
                                  size_t manifest_len, const uint8_t tree_hash[HC_HASH_BYTES],
                                  uint64_t length, uint64_t fork, const uint8_t *signature,

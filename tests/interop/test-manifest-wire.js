@@ -244,8 +244,79 @@ async function v11ManifestV2V3 (root) {
   }
 }
 
+// Multisig with allowPatch (what Autobase's views use): a signer that signed a longer tree
+// vouches for a shorter one through patch nodes (lib/multisig.js partialSignature). JS 10
+// makes a core whose head signature holds such a proof; the C clone must verify it, store it,
+// reopen and verify it again, and serve it on to JS readers, which check it themselves.
+async function patchedMultisig (root, version) {
+  const multisig = require('hc10/lib/multisig')
+  const kps = [mh.keyPair(111), mh.keyPair(112), mh.keyPair(113)]
+  const man = mh.Verifier.createManifest({ version, allowPatch: true, quorum: 2, signers: kps.map((k) => ({ publicKey: k.publicKey })) })
+  const v = mh.Verifier.fromManifest(man)
+  const blocks = Array.from({ length: 13 }, (_, i) => Buffer.from(`patched ${i} ` + 'p'.repeat(i * 3)))
+  // the longer tree (13 blocks), signed by signers 1 and 2
+  const long = await u.jsCore('v10', null, { manifest: man })
+  await long.append(blocks, { signature: multisigSignature(long, man, [kps[1], kps[2]], blocks) })
+  const sig0at13 = v.signers[0].sign(long.core.tree.batch(), kps[0])
+  for (const L of [9, 12]) {
+    // signer 0's proof for length L: its signature of 13 plus the nodes from L to 13
+    const patched = await multisig.partialSignature(long.core.tree, 0, L, 13, sig0at13)
+    assert.strictEqual(patched.patch, 13 - L)
+    const core = await u.jsCore('v10', null, { manifest: man })
+    const head = blocks.slice(0, L)
+    const batch = core.core.tree.batch()
+    for (const b of head) batch.append(b)
+    const plain = { signer: 1, signature: v.signers[1].sign(batch, kps[1]), patch: 0, nodes: null }
+    await core.append(head, { signature: v.assemble([patched, plain]) }) // JS verifies the patch
+    const label = `JS patched multisig v${version} (length ${L}, patch ${13 - L}) -> C clone`
+    const srv = await u.jsServe(core)
+    const dir = path.join(root, `patched-v${version}-${L}`)
+    try {
+      await u.cliOk(['clone', h.hex(core.key), dir, '--connect', srv.connect], { timeout: 30000 })
+    } finally {
+      await srv.close()
+    }
+    await u.cMatchesJs(dir, core, label)
+    h.checkBlocks(dir, head, label)
+    h.verifyOk(dir, label) // reopens and checks the stored (patched) signature
+    assert.strictEqual(mh.cManifest(dir).allowPatch, true)
+    h.step(`${label}: signature with a patch verified, stored, verified again on reopen`)
+    const server = await u.startCServer(dir)
+    try {
+      for (const ver of u.VERSIONS) await jsClonesC(ver, server, dir, head, `${label} -> serve -> ${ver} JS clone`)
+    } finally {
+      await server.stop()
+    }
+    // the same signature with a patch node flipped does not verify
+    const bad = Buffer.from(v.assemble([patched, plain]))
+    bad[bad.length - 5] ^= 1 // inside the last patch node's hash
+    const badCore = await u.jsCore('v10', null, { manifest: man })
+    const bsrv = await bp.serve(badCore, {
+      onopen (peer) { peer.syncOverride = { length: L }; peer.sendSync(peer.syncOverride); peer.sendRange(0, L) },
+      async onrequest (peer, msg) {
+        const d = await bp.honestData(core, msg)
+        if (!d) return peer.send(bp.T.noData, { request: msg.id })
+        if (d.upgrade) d.upgrade.signature = bad
+        peer.send(bp.T.data, d)
+      }
+    }, { closeAfterMs: 5000 })
+    try {
+      const r = await u.runC(['clone', h.hex(core.key), path.join(root, `patched-bad-v${version}-${L}`), '--connect', bsrv.connect], { timeout: 20000 })
+      assert.strictEqual(r.status, 1, `${label}: a flipped patch node must fail; stderr ${r.stderr}`)
+      assert.match(r.stderr, /does not verify|signature/, `${label}: flipped patch node`)
+      h.step(`${label}: a flipped patch node is refused (${r.stderr.split('\n').find((l) => l.startsWith('hypercore:'))})`)
+    } finally {
+      await bsrv.close()
+      await badCore.close()
+    }
+    await core.close()
+  }
+  await long.close()
+}
+
 h.main(async () => {
   const root = h.tmpdir('hc-manifest-wire-')
+  for (const version of [1, 0]) await patchedMultisig(root, version)
   await v11ManifestV2V3(root)
   for (const v of u.VERSIONS) await jsWriters(v, root)
   await cWriters(root)

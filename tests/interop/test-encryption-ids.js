@@ -89,9 +89,45 @@ h.main(async () => {
     }
   }
 
-  // 11.x changed the default encryption scheme (namespace, compat only on request); what a
-  // v11 peer must do with our encrypted core is replicate and verify the stored form.
-  h.step('v11: the stored (encrypted) form replicates from C and verifies')
+  // 11.x keeps the scheme (its DEFAULT_ENCRYPTION namespace is 10.x's BLOCK_ENCRYPTION), but
+  // a v11 reader of a *compat* encrypted core cloned by key fails in 11.37.1 itself
+  // (DefaultEncryption._reload reads keys.blockKey, which deriveKeys does not return; JS -> JS
+  // fails the same way). So: v11 writers (compat and not) -> C decrypts; a C non-compat
+  // encrypted core -> a v11 reader decrypts; the compat one replicates in stored form.
+  h.step('v11 encrypted writers -> C clone decrypts; C non-compat encrypted -> v11 reader decrypts')
+  for (const compat of [false, true]) {
+    const w = await r.jsCore('v11', null, { encryptionKey: EK, compat })
+    const vals = ['v11 one', '', 'v11 three '.repeat(300)]
+    await w.append(vals.map((x) => Buffer.from(x)))
+    const srv = await r.jsServe(w)
+    const cl = path.join(h.tmpdir(), 'enc-v11-' + compat)
+    try {
+      await r.cliOk(['clone', h.hex(w.key), cl, '--connect', srv.connect])
+    } finally {
+      await srv.close()
+      await w.close()
+    }
+    vals.forEach((x, i) => h.assertBuf(h.cli(['get', cl, i, '--encryption-key', EKH]), Buffer.from(x), `C reads v11 (compat ${compat}) block ${i}`))
+    h.cliFails(['get', cl, 0, '--encryption-key', WRONG], {}, 'wrong key on the v11 clone')
+  }
+  {
+    const nd = path.join(h.tmpdir(), 'enc-c-noncompat')
+    h.cli(['create', nd, '--non-compat'])
+    h.cli(['append', nd, '--encryption-key', EKH, '--', 'nc one', 'nc two'])
+    const server = await r.startCServer(nd)
+    try {
+      const reader = await r.jsCore('v11', server.key, { encryptionKey: EK })
+      const conn = await r.jsConnect(reader, server.port)
+      await r.withTimeout(reader.update({ wait: true }), 10000, 'update')
+      h.assertBuf(await r.withTimeout(reader.get(0), 10000, 'get'), Buffer.from('nc one'), 'v11 decrypts C block 0')
+      h.assertBuf(await r.withTimeout(reader.get(1), 10000, 'get'), Buffer.from('nc two'), 'v11 decrypts C block 1')
+      conn.close()
+      await reader.close()
+    } finally {
+      await server.stop()
+    }
+  }
+  h.step('v11: the stored (encrypted) form of a compat core replicates from C and verifies')
   {
     const server = await r.startCServer(dir)
     try {

@@ -9,7 +9,11 @@ BUILD="${HC_VALGRIND_DIR:-$ROOT/build-valgrind}"
 command -v valgrind >/dev/null || { echo "valgrind.sh: valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHC_SANITIZE=OFF >/dev/null
 cmake --build "$BUILD" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
-export HC_SHARED="${HC_SHARED:-$ROOT/../shared}"
+# ../shared when present (its committed copy tests/shared must match it), else the copy
+if [ -z "${HC_SHARED:-}" ]; then
+  if [ -f "$ROOT/../shared/vectors/vectors.json" ]; then HC_SHARED="$ROOT/../shared"; else HC_SHARED="$ROOT/tests/shared"; fi
+fi
+export HC_SHARED
 export HC_TEST_TMP="$BUILD/tests/tmp"
 mkdir -p "$HC_TEST_TMP"
 [ -x "$BUILD/hypercore" ] && export HYPERCORE_BIN="$BUILD/hypercore"

@@ -88,6 +88,17 @@ static void same_tree(hc_core *a, hc_core *b) {
   CHECK_MEM(x, y, 32);
 }
 
+/* Frees a writer/reader pair, their cores and storages. */
+static void teardown(pair *p, hc_core *w, hc_core *rd, hc_storage_factory *fw,
+                     hc_storage_factory *fr) {
+  hc_replicator_free(p->a);
+  hc_replicator_free(p->b);
+  hc_core_close(w);
+  hc_core_close(rd);
+  hc_storage_factory_free(fw);
+  hc_storage_factory_free(fr);
+}
+
 static void test_full_clone_and_live(void) {
   hc_storage_factory *fw, *fr;
   hc_core *w = mem_core(&fw, NULL);
@@ -122,12 +133,7 @@ static void test_full_clone_and_live(void) {
   p.now += 6000;
   CHECK_OK(hc_replicator_tick(p.a, p.now));
   CHECK_OK(pump(&p, 100));
-  hc_replicator_free(p.a);
-  hc_replicator_free(p.b);
-  hc_core_close(w);
-  hc_core_close(rd);
-  hc_storage_factory_free(fw);
-  hc_storage_factory_free(fr);
+  teardown(&p, w, rd, fw, fr);
 }
 
 static hc_core *g_served;
@@ -228,12 +234,7 @@ static void test_tampered_stream(void) {
     CHECK_OK(hc_core_verify(rd, &bad));
     for (uint64_t i = 0; i < hc_core_length(rd); i++)
       if (hc_core_has(rd, i, i + 1)) same_blocks(w, rd, i, i + 1);
-    hc_replicator_free(p.a);
-    hc_replicator_free(p.b);
-    hc_core_close(w);
-    hc_core_close(rd);
-    hc_storage_factory_free(fw);
-    hc_storage_factory_free(fr);
+    teardown(&p, w, rd, fw, fr);
   }
 }
 
@@ -259,12 +260,7 @@ static void test_wrong_key(void) {
   CHECK_OK(pump(&p, 1000));
   CHECK(!hc_replicator_done(p.b, rd));
   CHECK_EQ(hc_core_length(rd), 0);
-  hc_replicator_free(p.a);
-  hc_replicator_free(p.b);
-  hc_core_close(w);
-  hc_core_close(rd);
-  hc_storage_factory_free(fw);
-  hc_storage_factory_free(fr);
+  teardown(&p, w, rd, fw, fr);
 }
 
 typedef struct ext_log {
@@ -318,12 +314,7 @@ static void test_extensions(void) {
   CHECK_OK(hc_replicator_error(p.b));
   static uint8_t big[HC_MAX_EXTENSION_MESSAGE + 1];
   CHECK_RC(hc_replicator_send_extension(p.a, w, "test/echo", big, sizeof big), HC_ERR_INVALID_ARG);
-  hc_replicator_free(p.a);
-  hc_replicator_free(p.b);
-  hc_core_close(w);
-  hc_core_close(rd);
-  hc_storage_factory_free(fw);
-  hc_storage_factory_free(fr);
+  teardown(&p, w, rd, fw, fr);
 }
 
 static void count_download(void *user, hc_replicator *r, hc_core *core, uint64_t index, size_t bytes) {
@@ -378,12 +369,7 @@ static void reorg_case(uint64_t len, uint64_t cut, uint64_t grow) {
   if (grow) CHECK_EQ(dl[1], cut); /* the first one right after the shared prefix */
   uint64_t bad;
   CHECK_OK(hc_core_verify(rd, &bad));
-  hc_replicator_free(p.a);
-  hc_replicator_free(p.b);
-  hc_core_close(w);
-  hc_core_close(rd);
-  hc_storage_factory_free(fw);
-  hc_storage_factory_free(fr);
+  teardown(&p, w, rd, fw, fr);
 }
 
 static void test_reorg_exact(void) {

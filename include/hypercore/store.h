@@ -98,6 +98,8 @@ HC_EXPORT void hc_store_derive_key_pair(const uint8_t primary_key[HC_PRIMARY_KEY
 /* The core key of name `name` in namespace `ns` (NULL: root) of this store. */
 HC_EXPORT int hc_store_name_key(hc_store *s, const uint8_t *ns, const uint8_t *name,
                                 size_t name_len, uint8_t key[HC_KEY_BYTES]);
+/* The discovery key of a core key (BLAKE2b-256 keyed with the key over "hypercore"). */
+HC_EXPORT void hc_store_discovery_key(uint8_t out[32], const uint8_t key[HC_KEY_BYTES]);
 /* The directory of the core with this discovery key (it may not exist): a new string, hc_free. */
 HC_EXPORT char *hc_store_core_path(const hc_store *s, const uint8_t discovery_key[32]);
 

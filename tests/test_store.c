@@ -394,6 +394,30 @@ static void test_serve(void) {
     hc_store_release(s, c);
   }
   CHECK(hc_store_open_cores(s) <= 4);
+  /* one served core is corrupt: reported and skipped, the others are served */
+  hc_store_close(s);
+  {
+    uint8_t dk[32];
+    hc_store_discovery_key(dk, keys[N - 1]);
+    hc_store *tmp = open_store(dir, false, 4);
+    char *cp = hc_store_core_path(tmp, dk), p[4200];
+    hc_store_close(tmp);
+    snprintf(p, sizeof p, "%s/oplog", cp);
+    hc_free(cp);
+    FILE *f = fopen(p, "r+b");
+    CHECK(f);
+    uint8_t junk[8192];
+    memset(junk, 0x3c, sizeof junk);
+    CHECK(fwrite(junk, 1, sizeof junk, f) == sizeof junk);
+    fclose(f);
+  }
+  hc_store_opts wo;
+  memset(&wo, 0, sizeof wo);
+  wo.version = HC_STORE_OPTS_VERSION;
+  wo.max_open_cores = 4;
+  wo.on_warning = on_warn;
+  CHECK_OK(hc_store_open(&s, dir, &wo));
+  warnings = 0;
 
   hc_replicator_opts ro;
   memset(&ro, 0, sizeof ro);
@@ -426,13 +450,15 @@ static void test_serve(void) {
   for (int round = 0; round < 200 && !done; round++) {
     CHECK_OK(pump(client, server, &now, 1000));
     done = true;
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N - 1; i++)
       if (!hc_replicator_done(client, rc_[i])) done = false;
   }
   CHECK(done);
   CHECK_OK(hc_replicator_error(server));
   CHECK_OK(hc_replicator_error(client));
-  for (int i = 0; i < N; i++) {
+  CHECK_EQ(hc_core_length(rc_[N - 1]), 0); /* the corrupt one */
+  CHECK(warnings >= 1);
+  for (int i = 0; i < N - 1; i++) {
     CHECK_EQ(hc_core_length(rc_[i]), BLOCKS);
     uint8_t *blk;
     size_t len;
@@ -443,7 +469,7 @@ static void test_serve(void) {
     hc_free(blk);
   }
   /* the served cores are pinned for the connection, the unknown ones cost nothing */
-  CHECK_EQ(hc_store_open_cores(s), N);
+  CHECK_EQ(hc_store_open_cores(s), N - 1);
   hc_store_detach(s, server);
   CHECK(hc_store_open_cores(s) <= 4);
   hc_replicator_free(server);

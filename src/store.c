@@ -379,14 +379,18 @@ static int add_open(hc_store *s, hc_core *core, score **out) {
   return HC_OK;
 }
 
-void hc_store_release(hc_store *s, hc_core *core) {
-  if (!s || !core) return;
+/* Unpins; an idle core joins the LRU. Eviction waits for the next open or release, so a core
+ * given back by hc_store_detach outlives the replicator that still points to it. */
+static void unpin(hc_store *s, hc_core *core) {
   score *e = find_open(s, hc_core_discovery_key(core));
   if (!e || e->core != core || e->pins == 0) return;
-  if (--e->pins == 0) {
-    lru_push(s, e);
-    evict(s, s->max_open);
-  }
+  if (--e->pins == 0) lru_push(s, e);
+}
+
+void hc_store_release(hc_store *s, hc_core *core) {
+  if (!s || !core) return;
+  unpin(s, core);
+  evict(s, s->max_open);
 }
 
 size_t hc_store_open_cores(const hc_store *s) { return s ? s->count : 0; }
@@ -811,7 +815,7 @@ void hc_store_detach(hc_store *s, hc_replicator *r) {
   store_conn *c = find_conn(s, r, &pp);
   if (!c) return;
   *pp = c->next;
-  for (size_t i = 0; i < c->ncores; i++) hc_store_release(s, c->cores[i]);
+  for (size_t i = 0; i < c->ncores; i++) unpin(s, c->cores[i]); /* r still uses them */
   free(c->cores);
   free(c);
 }

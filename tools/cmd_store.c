@@ -483,6 +483,35 @@ bad:
   return EXIT_USAGE;
 }
 
+/* A named core must derive its key from this store's primary key: one copied from another
+ * store would be written with a key pair corestore 6 does not give that name here. */
+static int check_foreign(const char *cmd, hc_store *s, const char *path) {
+  hc_core_opts o;
+  memset(&o, 0, sizeof o);
+  o.version = HC_CORE_OPTS_VERSION;
+  o.readonly = true;
+  o.no_create = true;
+  hc_core *core;
+  if (hc_core_open_dir(&core, path, &o) != HC_OK) return 0; /* the command reports it */
+  const uint8_t *name, *ns = NULL;
+  size_t nlen, nslen = 0;
+  int r = 0;
+  if (hc_core_get_user_data(core, "corestore/name", &name, &nlen) == HC_OK && nlen) {
+    if (hc_core_get_user_data(core, "corestore/namespace", &ns, &nslen) != HC_OK || nslen != 32)
+      ns = NULL;
+    uint8_t key[32], pk[32];
+    if (hc_core_public_key(core, pk) != HC_OK) memcpy(pk, hc_core_key(core), 32);
+    if (hc_store_name_key(s, ns, name, nlen, key) != HC_OK || memcmp(key, pk, 32) != 0) {
+      fprintf(stderr, "hypercore: %s: the core at %s is named '%.*s' under another store's "
+                      "primary key (copied from another store?): refusing to write it\n",
+              cmd, path, (int)(nlen > 200 ? 200 : nlen), (const char *)name);
+      r = EXIT_OPERR;
+    }
+  }
+  hc_core_close(core);
+  return r;
+}
+
 int hc_cli_resolve(const char *cmd, const char *arg, bool writes, bool create, char **path,
                    void **held) {
   *path = NULL;
@@ -524,6 +553,7 @@ int hc_cli_resolve(const char *cmd, const char *arg, bool writes, bool create, c
       r = EXIT_OPERR;
     }
   }
+  if (!r && writes && *path) r = check_foreign(cmd, s, *path);
   free(dir);
   if (r) {
     free(*path);

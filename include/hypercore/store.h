@@ -76,8 +76,8 @@ HC_EXPORT hc_store_kind hc_store_probe(const char *dir);
  * HC_ERR_CORRUPT (primary-key missing or shorter than 32 bytes in an existing store: nothing
  * is written), HC_ERR_IO, HC_ERR_NOMEM. */
 HC_EXPORT int hc_store_open(hc_store **out, const char *dir, const hc_store_opts *opts);
-/* Detaches nothing: call hc_store_detach for live replicators first. Closes every core (cores
- * still pinned are closed too: their handles become invalid) and releases the lock. NULL ok. */
+/* Closes every core (pinned ones too: their handles become invalid) and releases the lock.
+ * Free the replicators using its cores first. NULL is fine. */
 HC_EXPORT void hc_store_close(hc_store *s);
 
 /* The store's directory (as given). */
@@ -160,8 +160,9 @@ HC_EXPORT int hc_store_list(hc_store *s, hc_store_list_cb cb, void *user);
 HC_EXPORT int hc_store_replicator_new(hc_store *s, hc_replicator **out,
                                       const hc_replicator_opts *opts,
                                       const hc_replicator_callbacks *cb, void *user);
-/* Unpins every core the store gave replicator r (they stay in the LRU). r must still be
- * alive or about to be freed; after this the store no longer touches it. */
+/* Unpins every core the store gave replicator r (they stay open, in the LRU). Free r before
+ * the next call on the store (hc_net frees it right after its close callback): only then
+ * may those cores be evicted. After this the store no longer touches r. */
 HC_EXPORT void hc_store_detach(hc_store *s, hc_replicator *r);
 
 #ifdef __cplusplus

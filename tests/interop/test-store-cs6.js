@@ -185,6 +185,23 @@ async function badStores (base) {
   r = h.cliFails(['get', v7 + ':name/a', '0'])
   assert.match(r.stderr, /corestore 7/)
 
+  h.step('a named core copied from another store is not written under this store; missing names are explained')
+  const other = path.join(base, 'other')
+  h.cliText(['store', 'create', other])
+  const kq = h.cliText(['store', 'get', other, '--name', 'q'])
+  h.cliText(['append', other + ':name/q', 'q0'])
+  const mine = path.join(base, 'mine')
+  h.cliText(['store', 'create', mine])
+  const dk = JSON.parse(h.cliText(['info', other + ':key/' + kq, '--json'])).discoveryKey
+  const rel = path.join('cores', dk.slice(0, 2), dk.slice(2, 4), dk)
+  h.copyDir(path.join(other, rel), path.join(mine, rel))
+  r = h.cliFails(['append', mine + ':dk/' + dk, 'bad'])
+  assert.match(r.stderr, /another store/)
+  assert.strictEqual(JSON.parse(h.cliText(['info', mine + ':dk/' + dk, '--json'])).length, 1, 'nothing written')
+  assert.notStrictEqual(h.cliText(['store', 'key', mine, '--name', 'q']), kq)
+  r = h.cliFails(['get', mine + ':name/nobody', '0'])
+  assert.match(r.stderr, /no core named 'nobody'/)
+
   const lone = path.join(base, 'lone')
   h.cliText(['create', lone])
   r = h.cliFails(['store', 'list', lone])

@@ -275,6 +275,9 @@ typedef struct rpeer {
   size_t nexts;
   char *ext_last_sent, *ext_last_recv; /* an empty name on the wire means "the same as last" */
   bool remote_opened, closed;
+  /* added by on_discovery_key (the remote asked for it): when its channel closes and is not
+   * re-opened, the peer is dropped and on_core_released tells the owner (a store unpins it) */
+  bool on_demand, release;
   /* what the remote told us */
   bool remote_synced;
   uint64_t remote_fork, remote_length, remote_contig, length_acked;
@@ -324,12 +327,14 @@ struct hc_replicator {
   size_t npeers, peers_cap;
   uint64_t next_id;
   bool handshake_done;
+  bool need_release; /* some peer has release set */
 };
 
 static void core_event(void *user, hc_core *core, hc_core_event ev, uint64_t start,
                        uint64_t length);
 static int send_open(hc_replicator *r, struct rpeer *p);
 static int open_channel(hc_replicator *r, struct rpeer *p);
+static void peer_free(struct rpeer *p);
 
 static void fail(hc_replicator *r, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -1292,6 +1297,30 @@ static void mux_on_close(void *user, hc_mux_channel *ch, bool remote) {
     if (send_open(r, p) != HC_OK) p->ch = NULL;
   } else {
     p->closed = true;
+    if (p->on_demand && r->cb.on_core_released && !peer_downloading(p)) {
+      p->release = true; /* after the current input: callers up the stack may hold p */
+      r->need_release = true;
+    }
+  }
+}
+
+/* Drops on-demand peers whose channel closed (and stayed closed) during the last input, so a
+ * connection that opens and closes many cores does not keep them all open. */
+static void release_peers(hc_replicator *r) {
+  if (!r->need_release) return;
+  r->need_release = false;
+  for (size_t i = 0; i < r->npeers;) {
+    rpeer *p = r->peers[i];
+    if (!p->release || p->ch) {
+      p->release = false;
+      i++;
+      continue;
+    }
+    hc_core *core = p->core;
+    memmove(&r->peers[i], &r->peers[i + 1], (r->npeers - i - 1) * sizeof *r->peers);
+    r->npeers--;
+    peer_free(p);
+    r->cb.on_core_released(r->user, r, core);
   }
 }
 
@@ -1347,6 +1376,7 @@ static int mux_on_unknown_open(void *user, hc_mux *mux, const char *protocol, si
   if (!core) return HC_OK;
   if (memcmp(hc_core_discovery_key(core), id, 32) != 0) return HC_OK;
   int rc = hc_replicator_add_core(r, core);
+  if (rc == HC_OK) find_peer(r, core)->on_demand = true;
   return rc == HC_ERR_EXISTS ? HC_OK : rc;
 }
 
@@ -1548,6 +1578,7 @@ int hc_replicator_feed(hc_replicator *r, const uint8_t *data, size_t len, uint64
     if (e && !drc) drc = e;
   }
   if (drc && !r->err) fail(r, drc, "storing downloaded blocks failed: %s", hc_strerror(drc));
+  if (!r->err) release_peers(r);
   if (rc && !r->err) fail(r, rc, "%s", rc == HC_ERR_HANDSHAKE ? "Noise handshake failed"
                                                              : "secret-stream frame rejected");
   return r->err;

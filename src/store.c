@@ -745,6 +745,19 @@ static hc_core *sc_on_discovery_key(void *user, hc_replicator *r, const uint8_t 
   return c->cb.on_discovery_key ? c->cb.on_discovery_key(c->user, r, dk) : NULL;
 }
 
+/* The remote closed the channel of a core it asked for: unpin it (the LRU may close it), so
+ * a reader that walks through many cores on one connection does not keep them all open. */
+static void sc_on_core_released(void *user, hc_replicator *r, hc_core *core) {
+  store_conn *c = user;
+  for (size_t i = 0; i < c->ncores; i++) {
+    if (c->cores[i] != core) continue;
+    c->cores[i] = c->cores[--c->ncores];
+    hc_store_release(c->s, core);
+    break;
+  }
+  if (c->cb.on_core_released) c->cb.on_core_released(c->user, r, core);
+}
+
 static void sc_on_handshake(void *u, hc_replicator *r, const uint8_t pk[32]) {
   store_conn *c = u;
   c->cb.on_handshake(c->user, r, pk);
@@ -787,6 +800,7 @@ int hc_store_replicator_new(hc_store *s, hc_replicator **out, const hc_replicato
   hc_replicator_callbacks w;
   memset(&w, 0, sizeof w);
   w.on_discovery_key = sc_on_discovery_key;
+  w.on_core_released = sc_on_core_released;
   if (c->cb.on_handshake) w.on_handshake = sc_on_handshake;
   if (c->cb.on_peer_add) w.on_peer_add = sc_on_peer_add;
   if (c->cb.on_peer_remove) w.on_peer_remove = sc_on_peer_remove;

@@ -37,7 +37,7 @@ static int pump(pair *p, int rounds) {
 }
 
 typedef struct counters {
-  int adds, removes, lookups;
+  int adds, removes, lookups, released;
   hc_core **served; /* NULL-terminated */
 } counters;
 
@@ -60,7 +60,13 @@ static hc_core *lookup(void *user, hc_replicator *r, const uint8_t dk[32]) {
   return NULL;
 }
 
-static hc_replicator *mk(bool initiator, counters *c, bool serve_on_demand) {
+static void on_released(void *user, hc_replicator *r, hc_core *core) {
+  (void)r;
+  (void)core;
+  ((counters *)user)->released++;
+}
+
+static hc_replicator *mk_ex(bool initiator, counters *c, bool serve_on_demand, bool release) {
   hc_replicator_opts o;
   memset(&o, 0, sizeof o);
   o.version = HC_REPLICATOR_OPTS_VERSION;
@@ -70,9 +76,14 @@ static hc_replicator *mk(bool initiator, counters *c, bool serve_on_demand) {
   cb.on_peer_add = on_add;
   cb.on_peer_remove = on_remove;
   if (serve_on_demand) cb.on_discovery_key = lookup;
+  if (release) cb.on_core_released = on_released;
   hc_replicator *r;
   CHECK_OK(hc_replicator_new(&r, &o, &cb, c));
   return r;
+}
+
+static hc_replicator *mk(bool initiator, counters *c, bool serve_on_demand) {
+  return mk_ex(initiator, c, serve_on_demand, false);
 }
 
 static hc_core *mem_core(hc_storage_factory **f, const uint8_t *key) {
@@ -119,8 +130,10 @@ static void fetch_fresh(pair *p, hc_core *w, hc_core **rd, hc_storage_factory **
   same_core(w, *rd);
 }
 
-/* The server added the core up front (like `hypercore serve`). */
-static void test_rejected_then_late_and_repeated(bool on_demand) {
+/* mode 0: the server added the core up front (like `hypercore serve`); 1: served on demand
+ * (on_discovery_key); 2: on demand with on_core_released (a store: released on close). */
+static void test_rejected_then_late_and_repeated(int mode) {
+  bool on_demand = mode > 0;
   hc_storage_factory *fw;
   hc_core *w = mem_core(&fw, NULL);
   append_n(w, 150);
@@ -128,7 +141,7 @@ static void test_rejected_then_late_and_repeated(bool on_demand) {
   counters sc = {0}, cc = {0};
   sc.served = served;
   pair p = {0};
-  p.a = mk(false, &sc, on_demand);
+  p.a = mk_ex(false, &sc, on_demand, mode == 2);
   p.b = mk(true, &cc, false);
   if (!on_demand) CHECK_OK(hc_replicator_add_core(p.a, w));
   CHECK_OK(pump(&p, 1000)); /* handshake; the server's open (if any) is rejected */
@@ -148,13 +161,15 @@ static void test_rejected_then_late_and_repeated(bool on_demand) {
     CHECK_OK(pump(&p, 1000));
     CHECK_EQ(sc.removes, round + 1);
     CHECK_EQ(cc.removes, round + 1);
+    CHECK_EQ(sc.released, mode == 2 ? round + 1 : 0);
     CHECK_OK(hc_replicator_error(p.a));
     CHECK_OK(hc_replicator_error(p.b));
     hc_core_close(rd);
     hc_storage_factory_free(fr);
   }
-  /* on demand: the server looked the core up once and reused its peer on every re-open */
-  CHECK_EQ(sc.lookups, on_demand ? 1 : 0);
+  /* on demand: the server looked the core up once and reused its peer on every re-open;
+   * with on_core_released it forgot it at each close and looked it up again */
+  CHECK_EQ(sc.lookups, mode == 0 ? 0 : mode == 1 ? 1 : 3);
 
   /* the server also appends while nobody has the channel open; a later open gets it all */
   append_n(w, 20);
@@ -271,8 +286,9 @@ static void test_downloader_rejected_first(void) {
 }
 
 int main(void) {
-  test_rejected_then_late_and_repeated(false);
-  test_rejected_then_late_and_repeated(true);
+  test_rejected_then_late_and_repeated(0);
+  test_rejected_then_late_and_repeated(1);
+  test_rejected_then_late_and_repeated(2);
   test_unknown_opens_bounded();
   test_downloader_rejected_first();
   printf("test_late_open: ok\n");

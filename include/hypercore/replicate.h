@@ -44,6 +44,11 @@ typedef struct hc_replicator_callbacks {
   /* Something the remote sent was dropped without failing the connection (a message for an
    * unknown extension, an oversized extension message, ...). May be NULL. */
   void (*on_warning)(void *user, hc_replicator *r, hc_core *core, int err, const char *message);
+  /* A core that on_discovery_key gave is no longer replicated: the remote closed (or
+   * rejected) its channel and we are not downloading it. The replicator forgot it (as if
+   * hc_replicator_remove_core); the owner may close it now. A later open from the remote asks
+   * on_discovery_key again. May be NULL: such cores then stay on the connection until it ends. */
+  void (*on_core_released)(void *user, hc_replicator *r, hc_core *core);
 } hc_replicator_callbacks;
 
 /* ---- extensions (the reference's core.registerExtension) ---- */

@@ -11,6 +11,7 @@
 //     reader connected only to the seeder sees every new key within 1 s of the writer's put.
 
 const assert = require('node:assert')
+const fs = require('node:fs')
 const net = require('node:net')
 const path = require('node:path')
 const h = require('./lib/harness')
@@ -61,14 +62,14 @@ async function connectStore (store, port) {
 }
 
 // A JS TCP server replicating a whole corestore (the writer side).
-async function serveStore (store) {
+async function serveStore (store, port = 0) {
   const socks = new Set()
   const server = net.createServer((sock) => {
     socks.add(sock)
     sock.on('close', () => socks.delete(sock))
     u.pipeBoth(sock, store.replicate(false))
   })
-  await new Promise((resolve) => server.listen(0, u.HOST, resolve))
+  await new Promise((resolve) => server.listen(port, u.HOST, resolve))
   return {
     connect: u.HOST + ':' + server.address().port,
     async close () {
@@ -100,7 +101,15 @@ async function lateOpens (root) {
     await core.append(blocks)
     made.push({ name, key: h.hex(core.key), blocks })
   }
+  // a fourth core, corrupted on disk: reported and skipped, the others still served
+  const bad = writer.get({ name: 'broken' })
+  await bad.ready()
+  await bad.append([Buffer.from('x'), Buffer.from('y')])
+  const badKey = h.hex(bad.key)
+  const badDir = path.join(dir, 'cores', h.hex(bad.discoveryKey).slice(0, 2), h.hex(bad.discoveryKey).slice(2, 4), h.hex(bad.discoveryKey))
   await writer.close()
+  assert.ok(fs.existsSync(path.join(badDir, 'oplog')), 'corestore 6 layout: ' + badDir)
+  fs.writeFileSync(path.join(badDir, 'oplog'), Buffer.alloc(9000, 0xee))
 
   const seed = await startSeed(dir)
   try {
@@ -121,6 +130,11 @@ async function lateOpens (root) {
           await core.close()
         }
         assert.strictEqual(stranger.peers.length, 0, `${label}: a core the seeder lacks gets no peer`)
+        const broken = store.get({ key: Buffer.from(badKey, 'hex') })
+        await broken.ready()
+        await u.sleep(300)
+        assert.strictEqual(broken.peers.length, 0, `${label}: the corrupt core is not served`)
+        await broken.close()
         // close and re-open on the same connection
         const m = made[2]
         const again = store.get({ key: Buffer.from(m.key, 'hex') })
@@ -131,14 +145,15 @@ async function lateOpens (root) {
         await again.close()
         await stranger.close()
         assert.ok(!conn.sock.destroyed, `${label}: connection still up`)
-        h.step(`${label}: store.get(key) after replicate: 3 cores from C seed (store made by corestore 6), re-open works, unknown core rejected`)
+        h.step(`${label}: store.get(key) after replicate: 3 cores from C seed (store made by corestore 6), re-open works, unknown and corrupt cores rejected`)
       } finally {
         conn.close()
         await store.close()
       }
     }
   } finally {
-    await seed.stop()
+    const r = await seed.stop()
+    assert.match(r.stderr, new RegExp(h.hex(bad.discoveryKey)), 'the corrupt core is reported')
   }
 }
 
@@ -208,9 +223,12 @@ async function liveRelay (root) {
   const wbee = new Hyperbee(wcore, { keyEncoding: 'utf-8', valueEncoding: 'utf-8' })
   await wbee.ready()
   await wbee.put('first', 'value-0')
-  const server = await serveStore(wstore)
+  let server = await serveStore(wstore)
   const key = h.hex(wcore.key)
-  const seed = await startSeed(path.join(root, 'bee-seed'), [key], { connect: [server.connect] })
+  // the key comes in on stdin while the seeder runs
+  const seed = await startSeed(path.join(root, 'bee-seed'), [], { connect: [server.connect], stdin: true })
+  seed.hd.write(key + '\n')
+  await seed.hd.waitLine(new RegExp(`^following ${key}$`))
   const rstore = new Corestore6(RAM)
   let conn = null
   try {
@@ -247,6 +265,19 @@ async function liveRelay (root) {
     const all = []
     for await (const e of rbee.createReadStream()) all.push(e.key)
     assert.strictEqual(all.length, N + 1, 'reader has every key')
+
+    // the writer restarts on the same port: the seeder reconnects and relays again
+    const port = Number(server.connect.split(':')[1])
+    await server.close()
+    await u.sleep(300)
+    server = await serveStore(wstore, port)
+    const t0 = Date.now()
+    await wbee.put('after-restart', 'yes')
+    await u.until(async () => {
+      const node = await rbee.get('after-restart', { wait: false }).catch(() => null)
+      return node && node.value === 'yes'
+    }, 15000, 'reader sees a put made after the writer restarted')
+    h.step(`writer restarted: the seeder reconnected, the reader saw the next put after ${Date.now() - t0} ms`)
   } finally {
     if (conn) conn.close()
     await rstore.close()

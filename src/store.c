@@ -548,9 +548,11 @@ int hc_store_get_discovery_key(hc_store *s, const uint8_t discovery_key[32], hc_
   return HC_OK;
 }
 
+static void detach_conn(hc_store *s, store_conn **pp, bool live);
+
 void hc_store_close(hc_store *s) {
   if (!s) return;
-  while (s->conns) hc_store_detach(s, s->conns->r);
+  while (s->conns) detach_conn(s, &s->conns, false); /* their replicators may be gone */
   if (s->buckets) {
     for (size_t i = 0; i < s->nbuckets; i++) {
       for (score *e = s->buckets[i], *next; e; e = next) {
@@ -819,13 +821,23 @@ int hc_store_replicator_new(hc_store *s, hc_replicator **out, const hc_replicato
   return HC_OK;
 }
 
+/* Unpins the cores of connection c. `live`: r is still alive, so each core is taken off it
+ * first (a release may let the LRU close the core, and the replicator must not touch it
+ * afterwards, not even when it is freed). */
+static void detach_conn(hc_store *s, store_conn **pp, bool live) {
+  store_conn *c = *pp;
+  *pp = c->next;
+  for (size_t i = 0; i < c->ncores; i++) {
+    if (live) hc_replicator_remove_core(c->r, c->cores[i]);
+    hc_store_release(s, c->cores[i]);
+  }
+  free(c->cores);
+  free(c);
+}
+
 void hc_store_detach(hc_store *s, hc_replicator *r) {
   if (!s || !r) return;
   store_conn **pp;
-  store_conn *c = find_conn(s, r, &pp);
-  if (!c) return;
-  *pp = c->next;
-  for (size_t i = 0; i < c->ncores; i++) hc_store_release(s, c->cores[i]);
-  free(c->cores);
-  free(c);
+  if (!find_conn(s, r, &pp)) return;
+  detach_conn(s, pp, true);
 }

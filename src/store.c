@@ -20,6 +20,7 @@
 
 #include "crypto.h"
 #include "hypercore/store.h"
+#include "lock.h"
 
 #define PRIMARY_KEY_FILE "primary-key"
 #define CORES_DIR "cores"
@@ -156,23 +157,8 @@ hc_store_kind hc_store_probe(const char *dir) {
 
 /* ---------------------------------------------------------------- lock ---- */
 
-/* Locks the primary-key file both ways: flock (other C processes of older versions) and the
- * fcntl open-file-description lock fs-native-extensions takes for random-access-file
- * (`lock: 'primary-key'` in corestore 6), which is the one JS sees.
- * TODO: use the shared lock helper of the `chan` branch once it lands. */
-static int lock_fd(int fd) {
-  if (flock(fd, LOCK_EX | LOCK_NB) < 0) return errno == EWOULDBLOCK ? HC_ERR_LOCKED : HC_ERR_IO;
-#ifdef F_OFD_SETLK
-  struct flock fl;
-  memset(&fl, 0, sizeof fl);
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
-    return (errno == EAGAIN || errno == EACCES) ? HC_ERR_LOCKED : HC_ERR_IO;
-#endif
-  return HC_OK;
-}
-
+/* primary-key is locked as corestore 6 locks it: the fcntl open-file-description lock that
+ * fs-native-extensions takes (what JS sees), plus flock (src/lock.c). */
 static int write_all(int fd, const uint8_t *buf, size_t len) {
   size_t done = 0;
   while (done < len) {
@@ -207,7 +193,7 @@ static int load_primary_key(hc_store *s, bool create, const uint8_t *given) {
   int flags = s->readonly ? O_RDONLY : O_RDWR;
   int fd = open(path, flags | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
   if (fd < 0) return errno == ENOENT ? HC_ERR_CORRUPT : HC_ERR_IO;
-  int rc = s->readonly ? HC_OK : lock_fd(fd);
+  int rc = s->readonly ? HC_OK : hc__lock_fd(fd);
   struct stat st;
   if (!rc && fstat(fd, &st) < 0) rc = HC_ERR_IO;
   if (!rc) {
@@ -379,8 +365,7 @@ static int add_open(hc_store *s, hc_core *core, score **out) {
   return HC_OK;
 }
 
-/* Unpins; an idle core joins the LRU. Eviction waits for the next open or release, so a core
- * given back by hc_store_detach outlives the replicator that still points to it. */
+/* Unpins; an idle core joins the LRU. */
 static void unpin(hc_store *s, hc_core *core) {
   score *e = find_open(s, hc_core_discovery_key(core));
   if (!e || e->core != core || e->pins == 0) return;
@@ -552,9 +537,11 @@ int hc_store_get_discovery_key(hc_store *s, const uint8_t discovery_key[32], hc_
   return HC_OK;
 }
 
+static void detach_conn(hc_store *s, store_conn **pp, bool live);
+
 void hc_store_close(hc_store *s) {
   if (!s) return;
-  while (s->conns) hc_store_detach(s, s->conns->r);
+  while (s->conns) detach_conn(s, &s->conns, false); /* their replicators may be gone */
   if (s->buckets) {
     for (size_t i = 0; i < s->nbuckets; i++) {
       for (score *e = s->buckets[i], *next; e; e = next) {
@@ -749,6 +736,19 @@ static hc_core *sc_on_discovery_key(void *user, hc_replicator *r, const uint8_t 
   return c->cb.on_discovery_key ? c->cb.on_discovery_key(c->user, r, dk) : NULL;
 }
 
+/* The remote closed the channel of a core it asked for: unpin it (the LRU may close it), so
+ * a reader that walks through many cores on one connection does not keep them all open. */
+static void sc_on_core_released(void *user, hc_replicator *r, hc_core *core) {
+  store_conn *c = user;
+  for (size_t i = 0; i < c->ncores; i++) {
+    if (c->cores[i] != core) continue;
+    c->cores[i] = c->cores[--c->ncores];
+    hc_store_release(c->s, core);
+    break;
+  }
+  if (c->cb.on_core_released) c->cb.on_core_released(c->user, r, core);
+}
+
 static void sc_on_handshake(void *u, hc_replicator *r, const uint8_t pk[32]) {
   store_conn *c = u;
   c->cb.on_handshake(c->user, r, pk);
@@ -791,6 +791,7 @@ int hc_store_replicator_new(hc_store *s, hc_replicator **out, const hc_replicato
   hc_replicator_callbacks w;
   memset(&w, 0, sizeof w);
   w.on_discovery_key = sc_on_discovery_key;
+  w.on_core_released = sc_on_core_released;
   if (c->cb.on_handshake) w.on_handshake = sc_on_handshake;
   if (c->cb.on_peer_add) w.on_peer_add = sc_on_peer_add;
   if (c->cb.on_peer_remove) w.on_peer_remove = sc_on_peer_remove;
@@ -809,13 +810,23 @@ int hc_store_replicator_new(hc_store *s, hc_replicator **out, const hc_replicato
   return HC_OK;
 }
 
+/* Unpins the cores of connection c. `live`: r is still alive, so each core is taken off it
+ * first (a release may let the LRU close the core, and the replicator must not touch it
+ * afterwards, not even when it is freed). */
+static void detach_conn(hc_store *s, store_conn **pp, bool live) {
+  store_conn *c = *pp;
+  *pp = c->next;
+  for (size_t i = 0; i < c->ncores; i++) {
+    if (live) hc_replicator_remove_core(c->r, c->cores[i]);
+    hc_store_release(s, c->cores[i]);
+  }
+  free(c->cores);
+  free(c);
+}
+
 void hc_store_detach(hc_store *s, hc_replicator *r) {
   if (!s || !r) return;
   store_conn **pp;
-  store_conn *c = find_conn(s, r, &pp);
-  if (!c) return;
-  *pp = c->next;
-  for (size_t i = 0; i < c->ncores; i++) unpin(s, c->cores[i]); /* r still uses them */
-  free(c->cores);
-  free(c);
+  if (!find_conn(s, r, &pp)) return;
+  detach_conn(s, pp, true);
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cmd_store.h"
+int hc_cli_seed(int argc, char **argv); /* tools/cmd_seed.c */
 #include "crypto.h"
 #include "hypercore.h"
 #include "manifest.h"
@@ -1518,6 +1519,7 @@ static void print_global_help(FILE *f) {
   for (size_t i = 0; i < NCOMMANDS; i++)
     fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
   fprintf(f, "  %-12s %s\n", "store", "corestore 6 stores: create, get NAME, list ('store --help')");
+  fprintf(f, "  %-12s %s\n", "seed", "serve every core of a store, follow KEYs live ('seed --help')");
   fprintf(f,
           "\nDIR is the directory holding the core's files (oplog, tree, bitfield, data), or a\n"
           "core of a store: STORE:name/NAME, STORE:key/KEY, ... (see 'hypercore store --help').\n"
@@ -1614,6 +1616,7 @@ int main(int argc, char **argv) {
     return fflush(stdout) == 0 ? 0 : EXIT_OPERR;
   }
   if (strcmp(name, "store") == 0) return hc_cli_store(argc - 2, argv + 2);
+  if (strcmp(name, "seed") == 0) return hc_cli_seed(argc - 2, argv + 2); /* tools/cmd_seed.c */
   const cmd_def *cmd = find_cmd(name);
   if (!cmd) return usage_err(NULL, "unknown command '%s'", name);
 

@@ -160,9 +160,10 @@ HC_EXPORT int hc_store_list(hc_store *s, hc_store_list_cb cb, void *user);
 HC_EXPORT int hc_store_replicator_new(hc_store *s, hc_replicator **out,
                                       const hc_replicator_opts *opts,
                                       const hc_replicator_callbacks *cb, void *user);
-/* Unpins every core the store gave replicator r (they stay open, in the LRU). Free r before
- * the next call on the store (hc_net frees it right after its close callback): only then
- * may those cores be evicted. After this the store no longer touches r. */
+/* Takes every core the store gave replicator r off it and unpins them (they stay in the LRU,
+ * which may close them). r must still be alive (e.g. in the hc_net close callback); after
+ * this the store no longer touches it. A core whose channel the remote closed is unpinned
+ * as soon as the replicator releases it (on_core_released). */
 HC_EXPORT void hc_store_detach(hc_store *s, hc_replicator *r);
 
 #ifdef __cplusplus

@@ -698,16 +698,17 @@ int hc_cli_seed(int argc, char **argv) {
     seed_free(&sd);
     goto out_args;
   }
-  printf("port %u\n", bound);
-  fflush(stdout);
-  if (a.use_stdin) hc_net_watch_fd(sd.net, STDIN_FILENO, on_stdin, &sd);
-
+  /* handlers before "port": a script may signal us as soon as it reads it */
   struct sigaction sa, old_term, old_int;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = seed_on_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, &old_term);
   sigaction(SIGINT, &sa, &old_int);
+  printf("port %u\n", bound);
+  fflush(stdout);
+  if (a.use_stdin) hc_net_watch_fd(sd.net, STDIN_FILENO, on_stdin, &sd);
+
   sd.tty = isatty(STDERR_FILENO) == 1;
   sd.started = sd.last_display = sd.last_summary = hc_net_now_ms();
   ret = 0;

@@ -155,6 +155,19 @@ static bool parse_hostport(const char *s, char *host, size_t cap, uint16_t *port
   return true;
 }
 
+static const char *store_error(int rc) {
+  switch (rc) {
+    case HC_ERR_LOCKED: return "the store is locked by another process";
+    case HC_ERR_INCOMPATIBLE:
+      return "a corestore 7 / hypercore 11 store (RocksDB): not supported on disk; replicate it "
+             "from a hypercore 11 peer instead";
+    case HC_ERR_NOT_A_STORE: return "not a corestore directory (no primary-key or cores/)";
+    case HC_ERR_CORRUPT:
+      return "primary-key is missing or shorter than 32 bytes (nothing was written)";
+    default: return hc_strerror(rc);
+  }
+}
+
 /* ---- per-core stats, by discovery key (a served core may be closed and reopened) ---- */
 
 static seed_core *core_entry(seed *sd, hc_core *core) {
@@ -675,7 +688,7 @@ int hc_cli_seed(int argc, char **argv) {
   so.user = &sd;
   int rc = hc_store_open(&sd.store, a.store, &so);
   if (rc) {
-    ret = seed_fail("cannot open store %s: %s", a.store, hc_strerror(rc));
+    ret = seed_fail("cannot open store %s: %s", a.store, store_error(rc));
     goto out_args;
   }
   if (hc_net_new(&sd.net, on_conn_close, &sd) != HC_OK) {

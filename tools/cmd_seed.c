@@ -674,6 +674,7 @@ static void seed_free(seed *sd) {
   free(sd->followed);
   free(sd->conns);
   free(sd->targets);
+  sd->targets = NULL;
 }
 
 int hc_cli_seed(int argc, char **argv);
@@ -783,6 +784,7 @@ int hc_cli_seed(int argc, char **argv) {
   display_summary(&sd, hc_net_now_ms(), true);
   seed_free(&sd);
 out_args:
+  free(sd.targets); /* NULL once seed_free ran */
   free(keys);
   free(a.keys);
   free(a.connects);

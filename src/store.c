@@ -210,7 +210,7 @@ static int load_primary_key(hc_store *s, bool create, const uint8_t *given) {
     }
   }
   if (rc) {
-    close(fd);
+    hc__lock_release(fd);
     return rc;
   }
   s->lock_fd = fd;
@@ -563,7 +563,7 @@ void hc_store_close(hc_store *s) {
     }
   }
   free(s->buckets);
-  if (s->lock_fd >= 0) close(s->lock_fd); /* drops both locks */
+  hc__lock_release(s->lock_fd); /* drops both locks (-1: none) */
   hc_crypto_wipe(s->primary_key, sizeof s->primary_key);
   free(s->dir);
   free(s);

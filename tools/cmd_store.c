@@ -162,12 +162,33 @@ static int hex32(const char *sub, const char *what, const char *s, uint8_t out[3
   return 0;
 }
 
+/* Is s[0..n) well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF)? */
+static bool utf8_ok(const uint8_t *s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    uint8_t c = s[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (!len || i + len > n) return false;
+    uint32_t cp = len == 1 ? c : (uint32_t)(c & (0x7f >> len));
+    for (size_t k = 1; k < len; k++) {
+      if ((s[i + k] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += len;
+  }
+  return true;
+}
+
+/* A JSON string; a name that is not UTF-8 (corestore names always are) has its high bytes
+ * escaped one by one so the line stays valid JSON. */
 static void json_string(FILE *f, const uint8_t *s, size_t n) {
+  bool raw = utf8_ok(s, n);
   fputc('"', f);
   for (size_t i = 0; i < n; i++) {
     uint8_t ch = s[i];
     if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-    else if (ch < 0x20 || ch == 0x7f) fprintf(f, "\\u%04x", ch);
+    else if (ch < 0x20 || ch == 0x7f || (ch >= 0x80 && !raw)) fprintf(f, "\\u%04x", ch);
     else fputc(ch, f);
   }
   fputc('"', f);
@@ -263,8 +284,9 @@ static int list_cb(void *user, const hc_store_entry *e) {
   } else {
     printf("%s %llu %llu ", key, (unsigned long long)e->length,
            (unsigned long long)e->byte_length);
-    if (e->name) fwrite(e->name, 1, e->name_len, stdout);
-    else fputc('-', stdout);
+    for (size_t i = 0; e->name && i < e->name_len; i++) /* one line per core */
+      fputc(e->name[i] < 0x20 || e->name[i] == 0x7f ? '?' : e->name[i], stdout);
+    if (!e->name) fputc('-', stdout);
     fputc('\n', stdout);
   }
   return ferror(stdout) ? HC_ERR_IO : 0;

@@ -13,9 +13,19 @@
 
 static int defer_flush(hc_core *c);
 
+/* A backend's file must carry a method table of a version this library knows (1..current). */
+static int check_methods(int rc, hc_storage **st) {
+  if (rc != HC_OK || ((*st)->methods->version >= 1 &&
+                      (*st)->methods->version <= HC_STORAGE_METHODS_VERSION))
+    return rc;
+  hc_storage_close(*st);
+  *st = NULL;
+  return HC_ERR_BAD_VERSION;
+}
+
 static int open_file(hc_core *c, const char *name, hc_storage **out) {
   unsigned flags = c->readonly ? HC_STORAGE_READONLY : HC_STORAGE_CREATE;
-  int rc = c->factory->open(c->factory, name, flags, out);
+  int rc = check_methods(c->factory->open(c->factory, name, flags, out), out);
   if (rc == HC_ERR_NOT_FOUND && c->readonly) {
     /* a read-only core whose file was never written: an empty stand-in */
     if (!c->empty_factory) {
@@ -314,7 +324,7 @@ static int create_header(hc_core *c, const hc_core_opts *o) {
 static int do_open(hc_core *c, const hc_core_opts *o) {
   int rc;
   unsigned oflags = c->readonly ? HC_STORAGE_READONLY : (HC_STORAGE_LOCK | (o->no_create ? 0 : HC_STORAGE_CREATE));
-  rc = c->factory->open(c->factory, "oplog", oflags, &c->oplog_file);
+  rc = check_methods(c->factory->open(c->factory, "oplog", oflags, &c->oplog_file), &c->oplog_file);
   if (rc == HC_ERR_NOT_FOUND) return HC_ERR_NO_CORE;
   if (rc) return rc;
   if (o->overwrite && !c->readonly) {
@@ -419,6 +429,10 @@ int hc_core_open(hc_core **out, hc_storage_factory *factory, const hc_core_opts 
     def.version = HC_CORE_OPTS_VERSION;
     opts = &def;
   }
+  /* Version 1 is the only layout so far; a caller built against an unknown one is refused
+   * rather than misread (hc_core_opts.version). */
+  if (opts->version != HC_CORE_OPTS_VERSION || factory->version != HC_STORAGE_FACTORY_VERSION)
+    return HC_ERR_BAD_VERSION;
   if (opts->seed && opts->secret_key) return HC_ERR_INVALID_ARG;
   if (hc_crypto_init() != HC_OK) return HC_ERR_IO;
   hc_core *c = calloc(1, sizeof *c);

@@ -10,8 +10,9 @@ _Static_assert(HC_MANIFEST_MAX_LINKED == HC_MAX_LINKED, "linked limit");
 _Static_assert(HC_MANIFEST_MAX_USER_DATA == HC_MAX_MANIFEST_USER_DATA, "user data limit");
 
 int hc_manifest_build(const hc_manifest_params *p, uint8_t *out, size_t cap, size_t *len) {
-  if (!p || !len || p->nsigners > HC_MAX_SIGNERS || (p->nsigners && !p->public_keys))
-    return HC_ERR_INVALID_ARG;
+  if (!p || !len) return HC_ERR_INVALID_ARG;
+  if (p->version != HC_MANIFEST_PARAMS_VERSION) return HC_ERR_BAD_VERSION;
+  if (p->nsigners > HC_MAX_SIGNERS || (p->nsigners && !p->public_keys)) return HC_ERR_INVALID_ARG;
   bool v2 = p->nlinked || p->user_data;
   if (p->nlinked > HC_MAX_LINKED || (p->nlinked && !p->linked) ||
       p->user_data_len > HC_MAX_MANIFEST_USER_DATA || (p->user_data_len && !p->user_data) ||

@@ -19,9 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crypto.h"
 #include "hypercore.h"
-#include "manifest.h"
 
 #define EXIT_OPERR 1
 #define EXIT_USAGE 2
@@ -349,8 +347,7 @@ static int create_manifest(ctx *c, const uint8_t *own_pk, uint8_t **out, size_t 
   }
   if (!sg && !ns && !q && !pro) return 0;
   static uint8_t pks[HC_MANIFEST_MAX_SIGNERS * 32], nss[HC_MANIFEST_MAX_SIGNERS * 32];
-  hc_manifest_params mp;
-  memset(&mp, 0, sizeof(mp));
+  hc_manifest_params mp = HC_MANIFEST_PARAMS_INIT;
   if (sg) {
     if (!parse_hex_list(sg, 32, pks, HC_MANIFEST_MAX_SIGNERS, &mp.nsigners))
       return usage_err(c->cmd, "--signers must be a comma-separated list of 64-hex public keys (at most %d)", HC_MANIFEST_MAX_SIGNERS);
@@ -415,10 +412,10 @@ static int cmd_create(ctx *c) {
                        optval(c, "prologue");
   uint8_t own_pk[HC_KEY_BYTES];
   if (manifest_opts && !optval(c, "signers") && !key_hex) { /* the signer is our own key pair */
-    if (seed_hex) hc_crypto_seed_keypair(own_pk, sk, seed);
-    else if (sk_hex) hc_crypto_sk_to_pk(own_pk, sk);
-    else if (hc_crypto_init() != HC_OK) return fail(c, "%s", hc_strerror(HC_ERR_IO));
-    else hc_crypto_keypair(own_pk, sk);
+    int krc = seed_hex ? hc_keypair_from_seed(own_pk, sk, seed)
+              : sk_hex ? hc_keypair_public_key(own_pk, sk)
+                       : hc_keypair_generate(own_pk, sk);
+    if (krc != HC_OK) return fail(c, "%s", hc_strerror(krc));
     have_sk = !seed_hex;
   }
   uint8_t *man = NULL;
@@ -695,10 +692,8 @@ static int cmd_manifest(ctx *c) {
   if (ret) return ret;
   size_t len;
   const uint8_t *enc = hc_core_manifest(core, &len);
-  hc_manifest m;
-  hc_dec d;
-  if (enc) hc_dec_init(&d, enc, len);
-  if (!enc || hc_manifest_decode(&d, &m) != HC_OK) {
+  static hc_manifest_info m = HC_MANIFEST_INFO_INIT; /* ~4 KiB: static, the CLI is one thread */
+  if (!enc || hc_manifest_parse(enc, len, hc_core_key(core), &m) != HC_OK) {
     hc_core_close(core);
     return fail(c, "the core has no manifest yet");
   }
@@ -715,11 +710,11 @@ static int cmd_manifest(ctx *c) {
     hc_hex_encode(k, hc_core_key(core), 32);
     ret = out_printf(c, "{\"key\":\"%s\",\"compat\":%s,\"version\":%u,\"hash\":\"blake2b\","
                      "\"allowPatch\":%s,\"quorum\":%u,\"signers\":[",
-                     k, hc_manifest_is_compat(&m, hc_core_key(core)) ? "true" : "false",
-                     m.version, m.allow_patch ? "true" : "false", m.quorum);
+                     k, m.compat ? "true" : "false", m.manifest_version,
+                     m.allow_patch ? "true" : "false", m.quorum);
     for (size_t i = 0; i < m.nsigners && !ret; i++) {
-      hc_hex_encode(a, m.signers[i].namespace_, 32);
-      hc_hex_encode(b, m.signers[i].public_key, 32);
+      hc_hex_encode(a, m.namespaces[i], 32);
+      hc_hex_encode(b, m.public_keys[i], 32);
       ret = out_printf(c, "%s{\"signature\":\"ed25519\",\"namespace\":\"%s\",\"publicKey\":\"%s\"}",
                        i ? "," : "", a, b);
     }
@@ -1142,7 +1137,7 @@ static hc_replicator *new_replicator(net_state *st, bool initiator) {
   uint64_t hs_ms;
   if (hs && parse_u64(hs, &hs_ms)) o.handshake_timeout_ms = hs_ms;
   hc_replicator_callbacks cb;
-  memset(&cb, 0, sizeof cb);
+  cb = (hc_replicator_callbacks)HC_REPLICATOR_CALLBACKS_INIT;
   cb.on_download = on_download;
   hc_replicator *r;
   if (hc_replicator_new(&r, &o, &cb, st) != HC_OK) return NULL;

@@ -183,6 +183,21 @@ static int num_arg(ctx *c, const char *what, const char *s, uint64_t *out) {
 
 /* ---------------------------------------------------------------- opening ---- */
 
+/* DIR is JS hypercore 11 / corestore 7 storage. When v11 was pointed at a v10 core it moved
+ * the v10 files into db/: say how to get that core back. */
+static int v11_fail(ctx *c, const char *dir) {
+  int ret = fail(c, "%s: %s", dir, hc_strerror(HC_ERR_STORAGE_V11));
+  char path[4096];
+  struct stat st;
+  if (snprintf(path, sizeof path, "%s/db/oplog", dir) < (int)sizeof path && stat(path, &st) == 0)
+    fprintf(stderr,
+            "hypercore: %s: %s/db/oplog is a hypercore 10 core that JS hypercore 11 moved aside "
+            "when it opened %s; move db/oplog, db/tree, db/bitfield and db/data back into %s "
+            "to open it here\n",
+            c->cmd->name, dir, dir, dir);
+  return ret;
+}
+
 static int open_core(ctx *c, const char *dir, bool readonly, hc_core **out) {
   struct stat st;
   *out = NULL;
@@ -209,6 +224,7 @@ static int open_core(ctx *c, const char *dir, bool readonly, hc_core **out) {
   switch (rc) {
     case HC_ERR_NO_CORE: return fail(c, "no core at %s", dir);
     case HC_ERR_LOCKED: return fail(c, "%s: %s", dir, hc_strerror(rc));
+    case HC_ERR_STORAGE_V11: return v11_fail(c, dir);
     default: return fail(c, "cannot open core at %s: %s", dir, hc_strerror(rc));
   }
 }
@@ -435,6 +451,10 @@ static int cmd_create(ctx *c) {
       po.no_create = true;
       po.readonly = true;
       int prc = hc_core_open_dir(&probe, dir, &po);
+      if (prc == HC_ERR_STORAGE_V11) {
+        free(man);
+        return v11_fail(c, dir);
+      }
       if (prc == HC_OK) {
         hc_core_close(probe);
         free(man);
@@ -467,6 +487,7 @@ static int cmd_create(ctx *c) {
   free(man);
   memset(seed, 0, sizeof(seed));
   memset(sk, 0, sizeof(sk));
+  if (rc == HC_ERR_STORAGE_V11) return v11_fail(c, dir);
   if (rc != HC_OK) return fail(c, "cannot create core at %s: %s", dir, hc_strerror(rc));
   char hex[2 * HC_KEY_BYTES + 1];
   hc_hex_encode(hex, hc_core_key(core), HC_KEY_BYTES);
@@ -614,7 +635,8 @@ static int cmd_append_files(ctx *c, int first, int count) {
   int ret = 0, loaded = 0;
   hc_core *core = NULL;
   ret = open_core(c, c->pos[0], false, &core);
-  if (!ret && !hc_core_writable(core)) ret = fail(c, "%s", hc_strerror(HC_ERR_NOT_WRITABLE));
+  if (!ret && !hc_core_writable(core) && !optval(c, "signer-keys"))
+    ret = fail(c, "%s", hc_strerror(HC_ERR_NOT_WRITABLE));
   for (; !ret && loaded < count; loaded++) {
     uint8_t *buf;
     size_t len;
@@ -828,10 +850,17 @@ static int cmd_verify(ctx *c) {
   int ret = open_core(c, c->pos[0], true, &core);
   if (ret) return ret;
   uint64_t bad = UINT64_MAX, length = hc_core_length(core);
+  uint64_t stored = hc_core_contiguous_length(core); /* verify checks exactly the stored blocks */
+  for (uint64_t i = stored; i < length; i++) stored += hc_core_has(core, i, i + 1);
   int rc = hc_core_verify(core, &bad);
   hc_core_close(core);
+  if (rc == HC_OK && stored == length)
+    return out_printf(c, "ok: all %" PRIu64 " blocks are stored and verify\n", length);
   if (rc == HC_OK)
-    return out_printf(c, "ok: every stored block of %" PRIu64 " verifies\n", length);
+    return out_printf(c,
+                      "ok: %" PRIu64 " stored blocks of %" PRIu64 " verify (%" PRIu64
+                      " cleared or not downloaded)\n",
+                      stored, length, length - stored);
   if (bad != UINT64_MAX) return fail(c, "block %" PRIu64 ": %s", bad, hc_strerror(rc));
   return fail(c, "%s", hc_strerror(rc));
 }
@@ -1190,6 +1219,7 @@ static int cmd_clone(ctx *c) {
   st.tty = isatty(STDERR_FILENO);
   int rc = hc_core_open_dir(&st.core, dir, &o);
   if (rc == HC_ERR_KEY_MISMATCH) return fail(c, "%s holds a different core", dir);
+  if (rc == HC_ERR_STORAGE_V11) return v11_fail(c, dir);
   if (rc) return fail(c, "cannot open core at %s: %s", dir, hc_strerror(rc));
   hc_net *net;
   if (hc_net_new(&net, net_on_close, &st) != HC_OK) {
@@ -1223,6 +1253,7 @@ static int get_remote(ctx *c, const char *dir, uint64_t index, const char *conne
   st.c = c;
   int rc = hc_core_open_dir(&st.core, dir, &o);
   if (rc == HC_ERR_NO_CORE) return fail(c, "no core at %s (create it with 'hypercore create %s --key KEY')", dir, dir);
+  if (rc == HC_ERR_STORAGE_V11) return v11_fail(c, dir);
   if (rc) return fail(c, "cannot open core at %s: %s", dir, hc_strerror(rc));
   int ret = 0;
   uint8_t *buf = NULL;
@@ -1388,6 +1419,7 @@ static const char *const opts_get[] = {"connect=", "timeout=", "encryption-key="
 static const char *const opts_clone[] = {"connect=", "start=", "end=", "live", NULL};
 static const char *const opts_serve[] = {"listen=", "stdin", NULL};
 static const char *const opts_enc[] = {"encryption-key=", NULL};
+static const char *const opts_enc_sign[] = {"encryption-key=", "signer-keys=", NULL};
 
 static const cmd_def commands[] = {
     {"create", "DIR [--seed HEX64 | --secret-key HEX128 | --key HEX64] [--overwrite] "
@@ -1423,14 +1455,19 @@ static const cmd_def commands[] = {
      "linked (hex keys or null) and userData (hex or null; manifest v2+, hypercore 11).\n"
      "  --hex   the encoded manifest as hex instead\n",
      opts_manifest, 1, 1, cmd_manifest},
-    {"append-file", "DIR FILE", "append a file's content as one block",
+    {"append-file", "DIR FILE [--signer-keys HEX128,...]", "append a file's content as one block",
      "Appends the content of FILE ('-' for stdin) as one block and prints the new length.\n"
-     "  --encryption-key HEX64   encrypt the block (the reference's encryptionKey)\n",
-     opts_enc, 2, 2, cmd_append_file},
-    {"batch", "DIR FILE...", "append several files, one block each, in one batch",
+     "  --encryption-key HEX64     encrypt the block (the reference's encryptionKey)\n"
+     "  --signer-keys HEX128,...   sign with these secret keys of the manifest's signers\n"
+     "                             (a multisig core), as append\n",
+     opts_enc_sign, 2, 2, cmd_append_file},
+    {"batch", "DIR FILE... [--signer-keys HEX128,...]",
+     "append several files, one block each, in one batch",
      "Appends each FILE as one block with a single signature and prints the new length.\n"
-     "  --encryption-key HEX64   encrypt the blocks\n", opts_enc,
-     2, -1, cmd_batch},
+     "  --encryption-key HEX64     encrypt the blocks\n"
+     "  --signer-keys HEX128,...   sign with these secret keys of the manifest's signers\n"
+     "                             (a multisig core), as append\n",
+     opts_enc_sign, 2, -1, cmd_batch},
     {"get", "DIR INDEX [--connect HOST:PORT] [--timeout MS]", "write block INDEX to stdout",
      "Writes the raw bytes of block INDEX to stdout.\n"
      "  --connect HOST:PORT   if the block is not local, fetch it (verified) from a peer\n"

@@ -1440,13 +1440,15 @@ static const cmd_def commands[] = {
      "  --prologue HASH:LEN   the first LEN blocks are the ones with tree hash HASH\n"
      "  --manifest HEX        an encoded manifest instead of the options above\n",
      opts_create, 1, 1, cmd_create},
-    {"append", "DIR [--raw] [BLOCK ...]", "append blocks (arguments or stdin lines)",
+    {"append", "DIR [--raw] [--signer-keys HEX128,...] [BLOCK ...]",
+     "append blocks (arguments or stdin lines)",
      "Appends blocks and prints the new length.\n"
      "  BLOCK ...   each argument is one block, all appended in one batch\n"
      "  (none)      one block per line of stdin (newline stripped), batched\n"
      "  --raw       all of stdin as one block (up to 15 MiB)\n"
      "  --signer-keys HEX128,...   sign with these secret keys of the manifest's signers and\n"
      "              append with the assembled multisig signature\n"
+     "  --encryption-key HEX64   encrypt the blocks (the reference's encryptionKey)\n"
      "Use -- before blocks that start with '-'.\n",
      opts_append, 1, -1, cmd_append},
     {"manifest", "DIR [--hex]", "print the core's manifest as JSON",
@@ -1471,16 +1473,19 @@ static const cmd_def commands[] = {
     {"get", "DIR INDEX [--connect HOST:PORT] [--timeout MS]", "write block INDEX to stdout",
      "Writes the raw bytes of block INDEX to stdout.\n"
      "  --connect HOST:PORT   if the block is not local, fetch it (verified) from a peer\n"
-     "  --timeout MS          give up after MS milliseconds (default 30000)\n",
+     "  --timeout MS          give up after MS milliseconds (default 30000)\n"
+     "  --encryption-key HEX64   decrypt the block\n",
      opts_get, 2, 2, cmd_get},
     {"cat", "DIR [--start N] [--end M]", "write blocks [N, M) to stdout",
-     "Writes the raw bytes of blocks [N, M) to stdout, in order (default: all blocks).\n",
+     "Writes the raw bytes of blocks [N, M) to stdout, in order (default: all blocks).\n"
+     "  --encryption-key HEX64   decrypt the blocks\n",
      opts_cat, 1, 1, cmd_cat},
     {"info", "DIR [--json] [--length N]", "print key, lengths, fork and tree hash",
      "Prints key, discovery key, length, byte length, fork, contiguous length and tree hash.\n"
      "  --json       one JSON object: key, discoveryKey, length, byteLength, fork,\n"
      "               contiguousLength, treeHash\n"
-     "  --length N   describe the core as of length N (a snapshot)\n",
+     "  --length N   describe the core as of length N (a snapshot)\n"
+     "  --encryption-key HEX64   byte length of the decrypted blocks\n",
      opts_info, 1, 1, cmd_info},
     {"verify", "DIR", "check every stored block against the signature",
      "Recomputes the hashes of all stored blocks and checks the signed tree.\n"

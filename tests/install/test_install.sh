@@ -127,6 +127,16 @@ CXX
 c++ -std=c++11 -Wall -Wextra -Wno-missing-field-initializers -Werror -fsyntax-only -I"$P/include" "$T/cxx.cc" >"$T/cxx.log" 2>&1
 check $? "the headers do not compile as C++11: $(head -c 800 "$T/cxx.log")"
 
+# ---- the result of a verification must not be ignored (HC_WARN_UNUSED)
+cat >"$T/unused.c" <<'C'
+#include <hypercore.h>
+int f(hc_core *c);
+int f(hc_core *c) { hc_core_verify(c, 0); return 0; }
+C
+! cc -std=c11 -Werror=unused-result -c -o "$T/unused.o" -I"$P/include" "$T/unused.c" >"$T/unused.log" 2>&1
+check $? "ignoring hc_core_verify's result compiles without a warning"
+grep -q 'unused-result' "$T/unused.log"; check $? "no unused-result diagnostic: $(head -c 300 "$T/unused.log")"
+
 # ---- relocatable: move the prefix, everything still resolves
 mv "$P" "$T/moved"
 P=$T/moved

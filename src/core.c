@@ -1,4 +1,32 @@
-/* The core: ties oplog, merkle tree, bitfield and data together (lib/core.js of 10.38.2). */
+/* The core: ties oplog, merkle tree, bitfield and data together (lib/core.js of 10.38.2).
+ *
+ * Design note (in the manner of SQLite's pager): what must hold for a core to survive a crash
+ * at any instant, and what happens when a write fails.
+ *
+ * Write order of every mutation (append, truncate, clear, user data, verified download):
+ *   1. data: the block bytes go to `data` first (appends: one pwritev at the old byte length;
+ *      downloads: batched, written before their entries at defer_flush). Nothing points at
+ *      them yet, so a crash here leaves garbage past the end, invisible and overwritten later.
+ *   2. the oplog entry: one CRC-framed entry with the new tree nodes, the bitfield range and
+ *      the upgrade (signature). From the moment it is written the mutation is durable against
+ *      a process crash: opening replays it (replay_entry). Durable cores fsync `data` first.
+ *   3. memory: bitfield, Merkle tree and header copy are updated from the same batch, after the
+ *      entry, so memory never shows what storage could lose.
+ * Flushing (the first mutation after open, then whenever the oplog reaches 64 KiB, and
+ * hc_core_flush) moves the entries' state into the files and drops them: `bitfield` and `tree`
+ * are written (and, when syncing, fsynced) BEFORE the oplog header flips to the new length and
+ * the entries are truncated, so at every instant either the old header plus its entries or the
+ * new header describes a tree that is on disk. A truncation's entry must reach the oplog
+ * before the tree file shrinks: replay_entry copes with a header whose roots a crash in the
+ * middle of a flush truncated away.
+ *
+ * The `failed` state: entered when a step after the oplog entry fails (memory could not be
+ * updated, or deferred downloads could not be written), i.e. when memory and storage may
+ * disagree. From then on every mutation and flush returns HC_ERR_IO and close does not flush;
+ * reads still answer from what is in memory. It is never left on the same handle: close it
+ * and open the core again, which rebuilds memory from storage (header + replayed entries). A
+ * failure BEFORE the oplog entry (a short disk, EIO on the data write) changes nothing and
+ * does not enter it: the call returns the error and the core stays usable. */
 #include "core.h"
 
 #include <stdlib.h>

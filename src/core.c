@@ -22,8 +22,9 @@
  *
  * The `failed` state: entered when a step after the oplog entry fails (memory could not be
  * updated, or deferred downloads could not be written), i.e. when memory and storage may
- * disagree. From then on every mutation and flush returns HC_ERR_IO and close does not flush;
- * reads still answer from what is in memory. It is never left on the same handle: close it
+ * disagree. From then on every mutation (append, truncate, clear, user data, verified
+ * download) and hc_core_flush return HC_ERR_IO, and close does not flush; reads still answer
+ * from what is in memory. It is never left on the same handle: close it
  * and open the core again, which rebuilds memory from storage (header + replayed entries). A
  * failure BEFORE the oplog entry (a short disk, EIO on the data write) changes nothing and
  * does not enter it: the call returns the error and the core stays usable. */
@@ -521,6 +522,7 @@ void hc_core_close(hc_core *c) {
 
 int hc_core_flush(hc_core *c) {
   if (c->readonly) return HC_ERR_NOT_WRITABLE;
+  if (c->failed) return HC_ERR_IO; /* never write a memory state that diverged from storage */
   int drc = defer_flush(c);
   if (drc) return drc;
   c->manifest_flushed = true;
@@ -1136,6 +1138,7 @@ int hc_core_clear(hc_core *c, uint64_t start, uint64_t end, uint64_t *freed) {
 int hc_core_set_user_data(hc_core *c, const char *key, const uint8_t *value, size_t len) {
   if (!c || !key) return HC_ERR_INVALID_ARG;
   if (c->readonly) return HC_ERR_NOT_WRITABLE;
+  if (c->failed) return HC_ERR_IO;
   int drc = defer_flush(c);
   if (drc) return drc;
   if (!value) len = 0;

@@ -94,7 +94,7 @@ HC_EXPORT int hc_manifest_key(const uint8_t *manifest, size_t len, uint8_t key[H
 /* One signer's partial signature. */
 typedef struct hc_multisig_partial {
   uint32_t signer; /* index of the signer in the manifest */
-  uint8_t signature[64];
+  uint8_t signature[HC_SIGNATURE_BYTES];
 } hc_multisig_partial;
 
 /* Signs (tree hash, length, fork) — as reported by hc_core_batch_hash — with the secret key of

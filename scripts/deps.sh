@@ -4,10 +4,12 @@
 set -euo pipefail
 
 # hc_install_deps [EXTRA_PACKAGE...]: the build packages plus the extras (test.sh: clang, valgrind).
+# man-db (man -l, col), file and dpkg-dev (cpack's dpkg-shlibdeps) serve the install tests:
+# the man page and the Debian package.
 hc_install_deps() {
   local missing=()
   local pkg
-  for pkg in build-essential cmake pkg-config libsodium-dev zlib1g-dev "$@"; do
+  for pkg in build-essential cmake pkg-config libsodium-dev zlib1g-dev man-db file dpkg-dev "$@"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
       missing+=("$pkg")
     fi

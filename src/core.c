@@ -1,4 +1,33 @@
-/* The core: ties oplog, merkle tree, bitfield and data together (lib/core.js of 10.38.2). */
+/* The core: ties oplog, merkle tree, bitfield and data together (lib/core.js of 10.38.2).
+ *
+ * Design note (in the manner of SQLite's pager): what must hold for a core to survive a crash
+ * at any instant, and what happens when a write fails.
+ *
+ * Write order of every mutation (append, truncate, clear, user data, verified download):
+ *   1. data: the block bytes go to `data` first (appends: one pwritev at the old byte length;
+ *      downloads: batched, written before their entries at defer_flush). Nothing points at
+ *      them yet, so a crash here leaves garbage past the end, invisible and overwritten later.
+ *   2. the oplog entry: one CRC-framed entry with the new tree nodes, the bitfield range and
+ *      the upgrade (signature). From the moment it is written the mutation is durable against
+ *      a process crash: opening replays it (replay_entry). Durable cores fsync `data` first.
+ *   3. memory: bitfield, Merkle tree and header copy are updated from the same batch, after the
+ *      entry, so memory never shows what storage could lose.
+ * Flushing (the first mutation after open, then whenever the oplog reaches 64 KiB, and
+ * hc_core_flush) moves the entries' state into the files and drops them: `bitfield` and `tree`
+ * are written (and, when syncing, fsynced) BEFORE the oplog header flips to the new length and
+ * the entries are truncated, so at every instant either the old header plus its entries or the
+ * new header describes a tree that is on disk. A truncation's entry must reach the oplog
+ * before the tree file shrinks: replay_entry copes with a header whose roots a crash in the
+ * middle of a flush truncated away.
+ *
+ * The `failed` state: entered when a step after the oplog entry fails (memory could not be
+ * updated, or deferred downloads could not be written), i.e. when memory and storage may
+ * disagree. From then on every mutation (append, truncate, clear, user data, verified
+ * download) and hc_core_flush return HC_ERR_IO, and close does not flush; reads still answer
+ * from what is in memory. It is never left on the same handle: close it
+ * and open the core again, which rebuilds memory from storage (header + replayed entries). A
+ * failure BEFORE the oplog entry (a short disk, EIO on the data write) changes nothing and
+ * does not enter it: the call returns the error and the core stays usable. */
 #include "core.h"
 
 #include <stdlib.h>
@@ -13,9 +42,19 @@
 
 static int defer_flush(hc_core *c);
 
+/* A backend's file must carry a method table of a version this library knows (1..current). */
+static int check_methods(int rc, hc_storage **st) {
+  if (rc != HC_OK || ((*st)->methods->version >= 1 &&
+                      (*st)->methods->version <= HC_STORAGE_METHODS_VERSION))
+    return rc;
+  hc_storage_close(*st);
+  *st = NULL;
+  return HC_ERR_BAD_VERSION;
+}
+
 static int open_file(hc_core *c, const char *name, hc_storage **out) {
   unsigned flags = c->readonly ? HC_STORAGE_READONLY : HC_STORAGE_CREATE;
-  int rc = c->factory->open(c->factory, name, flags, out);
+  int rc = check_methods(c->factory->open(c->factory, name, flags, out), out);
   if (rc == HC_ERR_NOT_FOUND && c->readonly) {
     /* a read-only core whose file was never written: an empty stand-in */
     if (!c->empty_factory) {
@@ -314,7 +353,7 @@ static int create_header(hc_core *c, const hc_core_opts *o) {
 static int do_open(hc_core *c, const hc_core_opts *o) {
   int rc;
   unsigned oflags = c->readonly ? HC_STORAGE_READONLY : (HC_STORAGE_LOCK | (o->no_create ? 0 : HC_STORAGE_CREATE));
-  rc = c->factory->open(c->factory, "oplog", oflags, &c->oplog_file);
+  rc = check_methods(c->factory->open(c->factory, "oplog", oflags, &c->oplog_file), &c->oplog_file);
   if (rc == HC_ERR_NOT_FOUND) return HC_ERR_NO_CORE;
   if (rc) return rc;
   if (o->overwrite && !c->readonly) {
@@ -419,6 +458,10 @@ int hc_core_open(hc_core **out, hc_storage_factory *factory, const hc_core_opts 
     def.version = HC_CORE_OPTS_VERSION;
     opts = &def;
   }
+  /* Version 1 is the only layout so far; a caller built against an unknown one is refused
+   * rather than misread (hc_core_opts.version). */
+  if (opts->version != HC_CORE_OPTS_VERSION || factory->version != HC_STORAGE_FACTORY_VERSION)
+    return HC_ERR_BAD_VERSION;
   if (opts->seed && opts->secret_key) return HC_ERR_INVALID_ARG;
   if (hc_crypto_init() != HC_OK) return HC_ERR_IO;
   hc_core *c = calloc(1, sizeof *c);
@@ -479,6 +522,7 @@ void hc_core_close(hc_core *c) {
 
 int hc_core_flush(hc_core *c) {
   if (c->readonly) return HC_ERR_NOT_WRITABLE;
+  if (c->failed) return HC_ERR_IO; /* never write a memory state that diverged from storage */
   int drc = defer_flush(c);
   if (drc) return drc;
   c->manifest_flushed = true;
@@ -1104,6 +1148,7 @@ int hc_core_clear(hc_core *c, uint64_t start, uint64_t end, uint64_t *freed) {
 int hc_core_set_user_data(hc_core *c, const char *key, const uint8_t *value, size_t len) {
   if (!c || !key) return HC_ERR_INVALID_ARG;
   if (c->readonly) return HC_ERR_NOT_WRITABLE;
+  if (c->failed) return HC_ERR_IO;
   int drc = defer_flush(c);
   if (drc) return drc;
   if (!value) len = 0;

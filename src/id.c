@@ -30,10 +30,10 @@ int hc_id_decode(uint8_t key[HC_KEY_BYTES], const char *id) {
   if (!id) return HC_ERR_INVALID_ARG;
   if (strncmp(id, "pear://", 7) == 0) id += 7;
   size_t n = strcspn(id, "/");
-  if (n == 64) {
-    char hex[65];
-    memcpy(hex, id, 64);
-    hex[64] = 0;
+  if (n == 2 * HC_KEY_BYTES) {
+    char hex[2 * HC_KEY_BYTES + 1];
+    memcpy(hex, id, 2 * HC_KEY_BYTES);
+    hex[2 * HC_KEY_BYTES] = 0;
     return hc_hex_decode(key, HC_KEY_BYTES, hex);
   }
   if (n != HC_ID_CHARS) return HC_ERR_INVALID_ARG;

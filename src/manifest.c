@@ -8,8 +8,8 @@
 
 static void enc_signer(hc_enc *e, const hc_signer *s) {
   hc_enc_uint(e, 0); /* ed25519 */
-  hc_enc_raw(e, s->namespace_, 32);
-  hc_enc_raw(e, s->public_key, 32);
+  hc_enc_raw(e, s->namespace_, HC_HASH_BYTES);
+  hc_enc_raw(e, s->public_key, HC_KEY_BYTES);
 }
 
 void hc_manifest_encode(hc_enc *e, const hc_manifest *m) {
@@ -18,7 +18,7 @@ void hc_manifest_encode(hc_enc *e, const hc_manifest *m) {
     hc_enc_uint(e, 0); /* blake2b */
     if (m->has_prologue && m->nsigners == 0) {
       hc_enc_uint(e, 0);
-      hc_enc_raw(e, m->prologue_hash, 32);
+      hc_enc_raw(e, m->prologue_hash, HC_HASH_BYTES);
       return;
     }
     if (m->quorum == 1 && m->nsigners == 1 && !m->allow_patch) {
@@ -40,12 +40,12 @@ void hc_manifest_encode(hc_enc *e, const hc_manifest *m) {
   hc_enc_uint(e, m->nsigners);
   for (size_t i = 0; i < m->nsigners; i++) enc_signer(e, &m->signers[i]);
   if (m->has_prologue) {
-    hc_enc_raw(e, m->prologue_hash, 32);
+    hc_enc_raw(e, m->prologue_hash, HC_HASH_BYTES);
     hc_enc_uint(e, m->prologue_length);
   }
   if (m->has_linked) {
     hc_enc_uint(e, m->nlinked);
-    for (size_t i = 0; i < m->nlinked; i++) hc_enc_raw(e, m->linked[i], 32);
+    for (size_t i = 0; i < m->nlinked; i++) hc_enc_raw(e, m->linked[i], HC_KEY_BYTES);
   }
   if (m->has_user_data) {
     hc_enc_uint(e, m->user_data_len);
@@ -55,8 +55,8 @@ void hc_manifest_encode(hc_enc *e, const hc_manifest *m) {
 
 static int dec_signer(hc_dec *d, hc_signer *s) {
   if (hc_dec_uint(d) != 0 && !d->err) d->err = HC_ERR_DECODE;
-  hc_dec_fixed(d, s->namespace_, 32);
-  hc_dec_fixed(d, s->public_key, 32);
+  hc_dec_fixed(d, s->namespace_, HC_HASH_BYTES);
+  hc_dec_fixed(d, s->public_key, HC_KEY_BYTES);
   return d->err;
 }
 
@@ -80,7 +80,7 @@ int hc_manifest_decode(hc_dec *d, hc_manifest *m) {
     if (d->err || type > 2) return d->err = HC_ERR_DECODE;
     if (type == 0) {
       m->has_prologue = true;
-      hc_dec_fixed(d, m->prologue_hash, 32);
+      hc_dec_fixed(d, m->prologue_hash, HC_HASH_BYTES);
       return d->err;
     }
     if (type == 1) {
@@ -106,7 +106,7 @@ int hc_manifest_decode(hc_dec *d, hc_manifest *m) {
   if (dec_signers(d, m)) return d->err;
   if (flags & 2) {
     m->has_prologue = true;
-    hc_dec_fixed(d, m->prologue_hash, 32);
+    hc_dec_fixed(d, m->prologue_hash, HC_HASH_BYTES);
     m->prologue_length = hc_dec_uint(d);
   }
   if (flags & 4) {
@@ -115,7 +115,7 @@ int hc_manifest_decode(hc_dec *d, hc_manifest *m) {
     if (d->err) return d->err;
     if (n > HC_MAX_LINKED) return d->err = HC_ERR_DECODE;
     m->nlinked = (size_t)n;
-    for (size_t i = 0; i < m->nlinked; i++) hc_dec_fixed(d, m->linked[i], 32);
+    for (size_t i = 0; i < m->nlinked; i++) hc_dec_fixed(d, m->linked[i], HC_KEY_BYTES);
   }
   if (flags & 8) {
     m->has_user_data = true;
@@ -128,62 +128,64 @@ int hc_manifest_decode(hc_dec *d, hc_manifest *m) {
   return d->err;
 }
 
-int hc_manifest_hash(const hc_manifest *m, uint8_t out[32]) {
+int hc_manifest_hash(const hc_manifest *m, uint8_t out[HC_HASH_BYTES]) {
   uint8_t buf[32 + 16 + HC_MAX_SIGNERS * 65 + 48 + 10 + HC_MAX_LINKED * 32 + 10 +
               HC_MAX_MANIFEST_USER_DATA];
   hc_enc e;
   hc_enc_init(&e, buf, sizeof buf);
-  hc_enc_raw(&e, HC_NS_MANIFEST, 32);
+  hc_enc_raw(&e, HC_NS_MANIFEST, HC_HASH_BYTES);
   hc_manifest_encode(&e, m);
   if (e.err) return e.err;
-  hc_crypto_blake2b(out, 32, buf, e.pos, NULL, 0);
+  hc_crypto_blake2b(out, HC_HASH_BYTES, buf, e.pos, NULL, 0);
   return HC_OK;
 }
 
-void hc_manifest_default(hc_manifest *m, const uint8_t public_key[32]) {
+void hc_manifest_default(hc_manifest *m, const uint8_t public_key[HC_KEY_BYTES]) {
   memset(m, 0, sizeof *m);
   m->version = 1;
   m->quorum = 1;
   m->nsigners = 1;
-  memcpy(m->signers[0].namespace_, HC_NS_DEFAULT, 32);
-  memcpy(m->signers[0].public_key, public_key, 32);
+  memcpy(m->signers[0].namespace_, HC_NS_DEFAULT, HC_HASH_BYTES);
+  memcpy(m->signers[0].public_key, public_key, HC_KEY_BYTES);
 }
 
-bool hc_manifest_is_compat(const hc_manifest *m, const uint8_t key[32]) {
-  return m->nsigners == 1 && memcmp(m->signers[0].public_key, key, 32) == 0;
+bool hc_manifest_is_compat(const hc_manifest *m, const uint8_t key[HC_KEY_BYTES]) {
+  return m->nsigners == 1 && memcmp(m->signers[0].public_key, key, HC_KEY_BYTES) == 0;
 }
 
-bool hc_manifest_matches_key(const hc_manifest *m, const uint8_t key[32]) {
+bool hc_manifest_matches_key(const hc_manifest *m, const uint8_t key[HC_KEY_BYTES]) {
   if (hc_manifest_is_compat(m, key)) return true;
-  uint8_t h[32];
-  return hc_manifest_hash(m, h) == HC_OK && memcmp(h, key, 32) == 0;
+  uint8_t h[HC_HASH_BYTES];
+  return hc_manifest_hash(m, h) == HC_OK && memcmp(h, key, HC_KEY_BYTES) == 0;
 }
 
 /* signable: compat 80 bytes (ctx NULL), else 112 bytes with the context: the manifest hash
  * (v1, which is the key of a non-compat core) or the signer's namespace (v0). */
-static size_t signable(uint8_t out[112], const uint8_t *ctx, const uint8_t tree_hash[32],
+static size_t signable(uint8_t out[112], const uint8_t *ctx, const uint8_t tree_hash[HC_HASH_BYTES],
                        uint64_t length, uint64_t fork) {
   size_t o = 0;
-  memcpy(out, HC_NS_TREE, 32);
-  o = 32;
+  memcpy(out, HC_NS_TREE, HC_HASH_BYTES);
+  o = HC_HASH_BYTES;
   if (ctx) {
-    memcpy(out + o, ctx, 32);
-    o += 32;
+    memcpy(out + o, ctx, HC_HASH_BYTES);
+    o += HC_HASH_BYTES;
   }
-  memcpy(out + o, tree_hash, 32);
-  o += 32;
+  memcpy(out + o, tree_hash, HC_HASH_BYTES);
+  o += HC_HASH_BYTES;
   hc_put_u64le(out + o, length);
   hc_put_u64le(out + o + 8, fork);
   return o + 16;
 }
 
-static const uint8_t *signer_ctx(const hc_manifest *m, const uint8_t key[32], size_t signer) {
+static const uint8_t *signer_ctx(const hc_manifest *m, const uint8_t key[HC_KEY_BYTES],
+                                 size_t signer) {
   return m->version == 0 ? m->signers[signer].namespace_ : key;
 }
 
-int hc_manifest_signer_index(const hc_manifest *m, const uint8_t public_key[32], size_t *index) {
+int hc_manifest_signer_index(const hc_manifest *m, const uint8_t public_key[HC_KEY_BYTES],
+                             size_t *index) {
   for (size_t s = 0; s < m->nsigners; s++) {
-    if (memcmp(m->signers[s].public_key, public_key, 32) == 0) {
+    if (memcmp(m->signers[s].public_key, public_key, HC_KEY_BYTES) == 0) {
       *index = s;
       return HC_OK;
     }
@@ -191,10 +193,11 @@ int hc_manifest_signer_index(const hc_manifest *m, const uint8_t public_key[32],
   return HC_ERR_NOT_FOUND;
 }
 
-int hc_manifest_partial(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
-                        uint64_t length, uint64_t fork, const uint8_t secret_key[64],
-                        size_t *signer, uint8_t sig[64]) {
-  uint8_t pk[32], mh[32], msg[112];
+int hc_manifest_partial(const hc_manifest *m, const uint8_t key[HC_KEY_BYTES],
+                        const uint8_t tree_hash[HC_HASH_BYTES], uint64_t length, uint64_t fork,
+                        const uint8_t secret_key[HC_SECRET_KEY_BYTES], size_t *signer,
+                        uint8_t sig[HC_SIGNATURE_BYTES]) {
+  uint8_t pk[HC_KEY_BYTES], mh[HC_HASH_BYTES], msg[112];
   hc_crypto_sk_to_pk(pk, secret_key);
   if (hc_manifest_signer_index(m, pk, signer) != HC_OK) return HC_ERR_NOT_WRITABLE;
   if (!key) {
@@ -222,7 +225,7 @@ int hc_manifest_assemble(const hc_manifest *m, const hc_manifest_proof *proofs, 
     for (size_t i = 0; i < n; i++) {
       if (m->version == 0) hc_enc_uint(&e, 0); /* flags: no patch */
       hc_enc_uint(&e, proofs[i].signer);
-      hc_enc_raw(&e, proofs[i].signature, 64);
+      hc_enc_raw(&e, proofs[i].signature, HC_SIGNATURE_BYTES);
       if (m->version != 0) hc_enc_uint(&e, 0); /* patch length */
     }
     hc_enc_uint(&e, 0); /* no patch nodes */
@@ -240,26 +243,26 @@ static bool raw_signature(const hc_manifest *m, bool compat) {
   return compat || (m->version == 0 && !m->allow_patch && m->nsigners == 1);
 }
 
-int hc_manifest_sign(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
-                     uint64_t length, uint64_t fork, const uint8_t secret_key[64], uint8_t *sig,
-                     size_t *siglen) {
+int hc_manifest_sign(const hc_manifest *m, const uint8_t key[HC_KEY_BYTES],
+                     const uint8_t tree_hash[HC_HASH_BYTES], uint64_t length, uint64_t fork,
+                     const uint8_t secret_key[HC_SECRET_KEY_BYTES], uint8_t *sig, size_t *siglen) {
   bool compat = hc_manifest_is_compat(m, key);
   hc_manifest_proof p;
   size_t s;
   if (compat) {
-    uint8_t pk[32], msg[112];
+    uint8_t pk[HC_KEY_BYTES], msg[112];
     hc_crypto_sk_to_pk(pk, secret_key);
-    if (memcmp(pk, key, 32) != 0) return HC_ERR_NOT_WRITABLE;
+    if (memcmp(pk, key, HC_KEY_BYTES) != 0) return HC_ERR_NOT_WRITABLE;
     size_t n = signable(msg, NULL, tree_hash, length, fork);
     hc_crypto_sign(sig, msg, n, secret_key);
-    *siglen = 64;
+    *siglen = HC_SIGNATURE_BYTES;
     return HC_OK;
   }
   int rc = hc_manifest_partial(m, key, tree_hash, length, fork, secret_key, &s, p.signature);
   if (rc) return rc;
   if (raw_signature(m, false)) {
-    memcpy(sig, p.signature, 64);
-    *siglen = 64;
+    memcpy(sig, p.signature, HC_SIGNATURE_BYTES);
+    *siglen = HC_SIGNATURE_BYTES;
     return HC_OK;
   }
   /* one key pair alone can only sign when the quorum is 1 (and a prologue-only manifest has
@@ -284,7 +287,7 @@ static int decode_container(const hc_manifest *m, const uint8_t *sig, size_t sig
   for (uint64_t i = 0; i < n; i++) {
     uint64_t flags = m->version == 0 ? hc_dec_uint(&d) : 0;
     uint64_t signer = hc_dec_uint(&d);
-    const uint8_t *s = hc_dec_raw(&d, 64);
+    const uint8_t *s = hc_dec_raw(&d, HC_SIGNATURE_BYTES);
     uint64_t patch = 0;
     if (m->version != 0) {
       patch = hc_dec_uint(&d);
@@ -296,7 +299,7 @@ static int decode_container(const hc_manifest *m, const uint8_t *sig, size_t sig
     }
     if (d.err) return HC_ERR_BAD_SIGNATURE;
     proofs[i].signer = signer > UINT32_MAX ? UINT32_MAX : (uint32_t)signer;
-    memcpy(proofs[i].signature, s, 64);
+    memcpy(proofs[i].signature, s, HC_SIGNATURE_BYTES);
     patches[i] = patch;
   }
   uint64_t nodes = hc_dec_uint(&d);
@@ -306,7 +309,7 @@ static int decode_container(const hc_manifest *m, const uint8_t *sig, size_t sig
   for (uint64_t i = 0; i < nodes && !d.err; i++) {
     pn[i].index = hc_dec_uint(&d);
     pn[i].size = hc_dec_uint(&d);
-    hc_dec_fixed(&d, pn[i].hash, 32);
+    hc_dec_fixed(&d, pn[i].hash, HC_HASH_BYTES);
   }
   if (d.err) {
     free(pn);
@@ -320,19 +323,19 @@ static int decode_container(const hc_manifest *m, const uint8_t *sig, size_t sig
 
 /* Both entry points: `roots` (may be NULL) is the tree being verified, needed only to check
  * patched proofs. */
-static int verify_sig(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
-                      const hc_node *roots, size_t nroots, uint64_t length, uint64_t fork,
-                      const uint8_t *sig, size_t siglen) {
+static int verify_sig(const hc_manifest *m, const uint8_t key[HC_KEY_BYTES],
+                      const uint8_t tree_hash[HC_HASH_BYTES], const hc_node *roots, size_t nroots,
+                      uint64_t length, uint64_t fork, const uint8_t *sig, size_t siglen) {
   uint8_t msg[112];
   bool compat = hc_manifest_is_compat(m, key);
   if (!compat && m->version >= 1 && m->has_prologue && length <= m->prologue_length) {
-    return length == m->prologue_length && memcmp(tree_hash, m->prologue_hash, 32) == 0
+    return length == m->prologue_length && memcmp(tree_hash, m->prologue_hash, HC_HASH_BYTES) == 0
                ? HC_OK
                : HC_ERR_BAD_SIGNATURE;
   }
   if (!sig) return HC_ERR_BAD_SIGNATURE;
   if (raw_signature(m, compat)) {
-    if (siglen != 64) return HC_ERR_BAD_SIGNATURE;
+    if (siglen != HC_SIGNATURE_BYTES) return HC_ERR_BAD_SIGNATURE;
     size_t n = signable(msg, compat ? NULL : signer_ctx(m, key, 0), tree_hash, length, fork);
     return hc_crypto_verify(sig, msg, n, m->signers[0].public_key);
   }
@@ -356,7 +359,7 @@ static int verify_sig(const hc_manifest *m, const uint8_t key[32], const uint8_t
      * our roots to it (the reference ignores the patch when the manifest does not allow it) */
     const uint8_t *h = tree_hash;
     uint64_t l = length;
-    uint8_t ph[32];
+    uint8_t ph[HC_HASH_BYTES];
     if (patches[i] && m->allow_patch) {
       if (!roots || hc_merkle_patch_hash(roots, nroots, length, patch, npatch, patches[i], ph)) {
         rc = HC_ERR_BAD_SIGNATURE;
@@ -373,15 +376,16 @@ static int verify_sig(const hc_manifest *m, const uint8_t key[32], const uint8_t
   return rc;
 }
 
-int hc_manifest_verify(const hc_manifest *m, const uint8_t key[32], const uint8_t tree_hash[32],
-                       uint64_t length, uint64_t fork, const uint8_t *sig, size_t siglen) {
+int hc_manifest_verify(const hc_manifest *m, const uint8_t key[HC_KEY_BYTES],
+                       const uint8_t tree_hash[HC_HASH_BYTES], uint64_t length, uint64_t fork,
+                       const uint8_t *sig, size_t siglen) {
   return verify_sig(m, key, tree_hash, NULL, 0, length, fork, sig, siglen);
 }
 
-int hc_manifest_verify_tree(const hc_manifest *m, const uint8_t key[32], const hc_node *roots,
-                            size_t nroots, uint64_t length, uint64_t fork, const uint8_t *sig,
-                            size_t siglen) {
-  uint8_t hash[32];
+int hc_manifest_verify_tree(const hc_manifest *m, const uint8_t key[HC_KEY_BYTES],
+                            const hc_node *roots, size_t nroots, uint64_t length, uint64_t fork,
+                            const uint8_t *sig, size_t siglen) {
+  uint8_t hash[HC_HASH_BYTES];
   hc_crypto_tree(hash, roots, nroots);
   return verify_sig(m, key, hash, roots, nroots, length, fork, sig, siglen);
 }

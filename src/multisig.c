@@ -10,8 +10,9 @@ _Static_assert(HC_MANIFEST_MAX_LINKED == HC_MAX_LINKED, "linked limit");
 _Static_assert(HC_MANIFEST_MAX_USER_DATA == HC_MAX_MANIFEST_USER_DATA, "user data limit");
 
 int hc_manifest_build(const hc_manifest_params *p, uint8_t *out, size_t cap, size_t *len) {
-  if (!p || !len || p->nsigners > HC_MAX_SIGNERS || (p->nsigners && !p->public_keys))
-    return HC_ERR_INVALID_ARG;
+  if (!p || !len) return HC_ERR_INVALID_ARG;
+  if (p->version != HC_MANIFEST_PARAMS_VERSION) return HC_ERR_BAD_VERSION;
+  if (p->nsigners > HC_MAX_SIGNERS || (p->nsigners && !p->public_keys)) return HC_ERR_INVALID_ARG;
   bool v2 = p->nlinked || p->user_data;
   if (p->nlinked > HC_MAX_LINKED || (p->nlinked && !p->linked) ||
       p->user_data_len > HC_MAX_MANIFEST_USER_DATA || (p->user_data_len && !p->user_data) ||
@@ -23,7 +24,8 @@ int hc_manifest_build(const hc_manifest_params *p, uint8_t *out, size_t cap, siz
   if (p->nlinked) {
     m.has_linked = true;
     m.nlinked = p->nlinked;
-    for (size_t i = 0; i < p->nlinked; i++) memcpy(m.linked[i], p->linked + 32 * i, 32);
+    for (size_t i = 0; i < p->nlinked; i++)
+      memcpy(m.linked[i], p->linked + HC_KEY_BYTES * i, HC_KEY_BYTES);
   }
   if (p->user_data) {
     m.has_user_data = true;
@@ -34,12 +36,13 @@ int hc_manifest_build(const hc_manifest_params *p, uint8_t *out, size_t cap, siz
   m.nsigners = p->nsigners;
   m.quorum = p->has_quorum ? p->quorum : p->nsigners ? (uint32_t)(p->nsigners / 2 + 1) : 0;
   for (size_t i = 0; i < p->nsigners; i++) {
-    memcpy(m.signers[i].public_key, p->public_keys + 32 * i, 32);
-    memcpy(m.signers[i].namespace_, p->namespaces ? p->namespaces + 32 * i : HC_NS_DEFAULT, 32);
+    memcpy(m.signers[i].public_key, p->public_keys + HC_KEY_BYTES * i, HC_KEY_BYTES);
+    memcpy(m.signers[i].namespace_,
+           p->namespaces ? p->namespaces + HC_HASH_BYTES * i : HC_NS_DEFAULT, HC_HASH_BYTES);
   }
   if (p->has_prologue) {
     m.has_prologue = true;
-    memcpy(m.prologue_hash, p->prologue_hash, 32);
+    memcpy(m.prologue_hash, p->prologue_hash, HC_HASH_BYTES);
     m.prologue_length = p->version0 ? 0 : p->prologue_length;
   }
   hc_enc e;
@@ -70,8 +73,9 @@ int hc_manifest_key(const uint8_t *manifest, size_t len, uint8_t key[HC_KEY_BYTE
   return hc_manifest_hash(&m, key);
 }
 
-int hc_multisig_sign(const uint8_t *manifest, size_t manifest_len, const uint8_t secret_key[64],
-                     const uint8_t tree_hash[32], uint64_t length, uint64_t fork,
+int hc_multisig_sign(const uint8_t *manifest, size_t manifest_len,
+                     const uint8_t secret_key[HC_SECRET_KEY_BYTES],
+                     const uint8_t tree_hash[HC_HASH_BYTES], uint64_t length, uint64_t fork,
                      hc_multisig_partial *out) {
   hc_manifest m;
   if (!secret_key || !tree_hash || !out) return HC_ERR_INVALID_ARG;
@@ -97,23 +101,23 @@ int hc_multisig_assemble(const uint8_t *manifest, size_t manifest_len,
   hc_manifest_proof proofs[HC_MAX_SIGNERS];
   for (size_t i = 0; i < n; i++) {
     proofs[i].signer = partials[i].signer;
-    memcpy(proofs[i].signature, partials[i].signature, 64);
+    memcpy(proofs[i].signature, partials[i].signature, HC_SIGNATURE_BYTES);
   }
   if (m.version == 0 && !m.allow_patch && m.nsigners == 1) {
     /* a version 0 single signer signs with the bare signature */
     if (n != 1 || proofs[0].signer != 0) return HC_ERR_INVALID_ARG;
-    *len = 64;
+    *len = HC_SIGNATURE_BYTES;
     if (!out) return HC_OK;
-    if (cap < 64) return HC_ERR_NOBUF;
-    memcpy(out, proofs[0].signature, 64);
+    if (cap < HC_SIGNATURE_BYTES) return HC_ERR_NOBUF;
+    memcpy(out, proofs[0].signature, HC_SIGNATURE_BYTES);
     return HC_OK;
   }
   return hc_manifest_assemble(&m, proofs, n, out, cap, len);
 }
 
-int hc_multisig_verify(const uint8_t key[32], const uint8_t *manifest, size_t manifest_len,
-                       const uint8_t tree_hash[32], uint64_t length, uint64_t fork,
-                       const uint8_t *signature, size_t signature_len) {
+int hc_multisig_verify(const uint8_t key[HC_KEY_BYTES], const uint8_t *manifest,
+                       size_t manifest_len, const uint8_t tree_hash[HC_HASH_BYTES], uint64_t length,
+                       uint64_t fork, const uint8_t *signature, size_t signature_len) {
   hc_manifest m;
   if (!key || !tree_hash) return HC_ERR_INVALID_ARG;
   if (hc_crypto_init() != HC_OK) return HC_ERR_IO;

@@ -1403,6 +1403,11 @@ int hc_replicator_new(hc_replicator **out, const hc_replicator_opts *opts,
                       const hc_replicator_callbacks *cb, void *user) {
   if (!out || !opts) return HC_ERR_INVALID_ARG;
   *out = NULL;
+  /* opts: versions 1..current (handshake_timeout_ms is read only from version 2 on);
+   * callbacks: exactly the known layout. */
+  if (opts->version < 1 || opts->version > HC_REPLICATOR_OPTS_VERSION ||
+      (cb && cb->version != HC_REPLICATOR_CALLBACKS_VERSION))
+    return HC_ERR_BAD_VERSION;
   if (hc_crypto_init()) return HC_ERR_IO;
   hc_replicator *r = calloc(1, sizeof *r);
   if (!r) return HC_ERR_NOMEM;

@@ -275,6 +275,7 @@ static void fault_free(hc_storage_factory *base) {
 
 int hc_storage_fault_factory_new(hc_storage_factory **out, hc_storage_factory *inner) {
   if (!out || !inner || !inner->open) return HC_ERR_INVALID_ARG;
+  if (inner->version != HC_STORAGE_FACTORY_VERSION) return HC_ERR_BAD_VERSION;
   fault_factory *ff = calloc(1, sizeof *ff);
   if (!ff) return HC_ERR_NOMEM;
   ff->base.version = 1;
@@ -289,7 +290,8 @@ int hc_storage_fault_factory_new(hc_storage_factory **out, hc_storage_factory *i
 
 int hc_storage_fault_set(hc_storage_factory *f, const hc_fault_plan *plan) {
   fault_factory *ff = as_fault(f);
-  if (!ff || !plan || plan->version != HC_FAULT_PLAN_VERSION) return HC_ERR_INVALID_ARG;
+  if (!ff || !plan) return HC_ERR_INVALID_ARG;
+  if (plan->version != HC_FAULT_PLAN_VERSION) return HC_ERR_BAD_VERSION;
   if (plan->mode < HC_FAULT_NONE || plan->mode > HC_FAULT_TORN) return HC_ERR_INVALID_ARG;
   if (plan->error > 0 || (plan->ops & ~HC_FAULT_OP_ALL)) return HC_ERR_INVALID_ARG;
   ff->plan = *plan;

@@ -257,6 +257,8 @@ static void f_free(hc_storage_factory *base) {
 
 int hc_storage_file_factory_new(hc_storage_factory **out, const char *dir) {
   if (!dir || !*dir) return HC_ERR_INVALID_ARG;
+  int v11 = hc_storage_dir_check(dir); /* never write v10 files into hypercore 11 storage */
+  if (v11 != HC_OK) return v11;
   file_factory *ff = calloc(1, sizeof *ff);
   if (!ff) return HC_ERR_NOMEM;
   ff->dir = strdup(dir);

@@ -244,8 +244,8 @@ static size_t default_max_served(void) {
 }
 
 int hc_store_open(hc_store **out, const char *dir, const hc_store_opts *opts) {
-  if (!out || !dir || !*dir || !opts || opts->version < 1 || opts->version > HC_STORE_OPTS_VERSION)
-    return HC_ERR_INVALID_ARG;
+  if (!out || !dir || !*dir || !opts) return HC_ERR_INVALID_ARG;
+  if (opts->version != HC_STORE_OPTS_VERSION) return HC_ERR_BAD_VERSION;
   *out = NULL;
   if (hc_crypto_init()) return HC_ERR_IO;
   bool create = opts->create && !opts->readonly;
@@ -798,6 +798,7 @@ static void sc_on_warning(void *u, hc_replicator *r, hc_core *core, int err, con
 int hc_store_replicator_new(hc_store *s, hc_replicator **out, const hc_replicator_opts *opts,
                             const hc_replicator_callbacks *cb, void *user) {
   if (!s || !out || !opts) return HC_ERR_INVALID_ARG;
+  if (cb && cb->version != HC_REPLICATOR_CALLBACKS_VERSION) return HC_ERR_BAD_VERSION;
   *out = NULL;
   store_conn *c = calloc(1, sizeof *c);
   if (!c) return HC_ERR_NOMEM;
@@ -806,6 +807,7 @@ int hc_store_replicator_new(hc_store *s, hc_replicator **out, const hc_replicato
   if (cb) c->cb = *cb;
   hc_replicator_callbacks w;
   memset(&w, 0, sizeof w);
+  w.version = HC_REPLICATOR_CALLBACKS_VERSION;
   w.on_discovery_key = sc_on_discovery_key;
   w.on_core_released = sc_on_core_released;
   if (c->cb.on_handshake) w.on_handshake = sc_on_handshake;

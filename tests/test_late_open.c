@@ -73,6 +73,7 @@ static hc_replicator *mk_ex(bool initiator, counters *c, bool serve_on_demand, b
   o.is_initiator = initiator;
   hc_replicator_callbacks cb;
   memset(&cb, 0, sizeof cb);
+  cb.version = HC_REPLICATOR_CALLBACKS_VERSION;
   cb.on_peer_add = on_add;
   cb.on_peer_remove = on_remove;
   if (serve_on_demand) cb.on_discovery_key = lookup;

@@ -93,7 +93,7 @@ static void test_non_compat_vector(void) {
 
   /* hc_manifest_build of the default signer manifest gives the same bytes and key */
   hc_manifest_params mp;
-  memset(&mp, 0, sizeof mp);
+  mp = (hc_manifest_params)HC_MANIFEST_PARAMS_INIT;
   mp.nsigners = 1;
   mp.public_keys = p.pk;
   size_t bl;
@@ -127,7 +127,7 @@ static size_t build_multisig(uint8_t *out, size_t cap, pair *ps, size_t n, uint3
   }
   memset(nss + 32, 0x42, 32); /* signer 1: a custom namespace */
   hc_manifest_params mp;
-  memset(&mp, 0, sizeof mp);
+  mp = (hc_manifest_params)HC_MANIFEST_PARAMS_INIT;
   mp.version0 = v0;
   mp.nsigners = n;
   mp.public_keys = pks;
@@ -426,7 +426,7 @@ static void test_prologue(void) {
   hc_storage_factory *sf;
   hc_core *scratch = open_mem(&sf, &so, HC_OK);
   hc_manifest_params mp;
-  memset(&mp, 0, sizeof mp);
+  mp = (hc_manifest_params)HC_MANIFEST_PARAMS_INIT;
   uint64_t len;
   CHECK_OK(hc_core_batch_hash(scratch, pro, 2, mp.prologue_hash, &len, NULL));
   CHECK_EQ(len, 2);
@@ -486,7 +486,7 @@ static void test_decode_bad(void) {
   uint8_t many[40 * 32];
   memset(many, 7, sizeof many);
   hc_manifest_params mp;
-  memset(&mp, 0, sizeof mp);
+  mp = (hc_manifest_params)HC_MANIFEST_PARAMS_INIT;
   mp.nsigners = 40;
   mp.public_keys = many;
   size_t l;
@@ -527,7 +527,7 @@ static void test_v2_linked_user_data(void) {
   memset(linked, 0xab, sizeof linked);
   for (size_t i = 0; i < sizeof ud; i++) ud[i] = (uint8_t)i;
   hc_manifest_params mp;
-  memset(&mp, 0, sizeof mp);
+  mp = (hc_manifest_params)HC_MANIFEST_PARAMS_INIT;
   mp.nsigners = 1;
   mp.public_keys = p.pk;
   mp.nlinked = 3;

@@ -152,7 +152,7 @@ static void test_sparse_and_many_cores(void) {
   hc_core *r1 = mem_core(&r1f, hc_core_key(w1)), *r2 = mem_core(&r2f, hc_core_key(w2));
   hc_core *served[3] = {w1, w2, NULL};
   hc_replicator_callbacks scb;
-  memset(&scb, 0, sizeof scb);
+  scb = (hc_replicator_callbacks)HC_REPLICATOR_CALLBACKS_INIT;
   scb.on_discovery_key = serve_lookup;
   pair p = {0};
   p.a = mk(false, &scb, served); /* the server adds cores on demand */
@@ -250,7 +250,7 @@ static void test_wrong_key(void) {
   hc_core *rd = mem_core(&fr, other);
   hc_core *served[2] = {w, NULL};
   hc_replicator_callbacks scb;
-  memset(&scb, 0, sizeof scb);
+  scb = (hc_replicator_callbacks)HC_REPLICATOR_CALLBACKS_INIT;
   scb.on_discovery_key = serve_lookup;
   pair p = {0};
   p.a = mk(true, &scb, served);
@@ -288,8 +288,8 @@ static void test_extensions(void) {
   hc_core *rd = mem_core(&fr, hc_core_key(w));
   ext_log la = {0}, lb = {0};
   hc_replicator_callbacks cba, cbb;
-  memset(&cba, 0, sizeof cba);
-  memset(&cbb, 0, sizeof cbb);
+  cba = (hc_replicator_callbacks)HC_REPLICATOR_CALLBACKS_INIT;
+  cbb = (hc_replicator_callbacks)HC_REPLICATOR_CALLBACKS_INIT;
   cbb.on_warning = on_warn;
   pair p = {0};
   p.a = mk(true, &cba, &la);
@@ -347,7 +347,7 @@ static void reorg_case(uint64_t len, uint64_t cut, uint64_t grow) {
   hc_core *rd = mem_core(&fr, hc_core_key(w));
   uint64_t dl[2] = {0, UINT64_MAX};
   hc_replicator_callbacks cb;
-  memset(&cb, 0, sizeof cb);
+  cb = (hc_replicator_callbacks)HC_REPLICATOR_CALLBACKS_INIT;
   cb.on_download = count_download;
   pair p = {0};
   connect_live(&p, w, rd, &cb, dl);

@@ -100,6 +100,7 @@ int main(void) {
   o.version = HC_REPLICATOR_OPTS_VERSION;
   hc_replicator_callbacks cb;
   memset(&cb, 0, sizeof cb);
+  cb.version = HC_REPLICATOR_CALLBACKS_VERSION;
   cb.on_core_released = on_released;
   pair p = {0};
   CHECK_OK(hc_store_replicator_new(s, &p.a, &o, &cb, NULL));

@@ -342,6 +342,7 @@ static hc_replicator *new_conn(seed *sd, bool initiator) {
   o.is_initiator = initiator;
   hc_replicator_callbacks cb;
   memset(&cb, 0, sizeof cb);
+  cb.version = HC_REPLICATOR_CALLBACKS_VERSION;
   cb.on_peer_add = cb_peer_add;
   cb.on_peer_remove = cb_peer_remove;
   cb.on_download = cb_download;

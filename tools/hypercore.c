@@ -21,9 +21,7 @@
 
 #include "cmd_store.h"
 int hc_cli_seed(int argc, char **argv); /* tools/cmd_seed.c */
-#include "crypto.h"
 #include "hypercore.h"
-#include "manifest.h"
 
 #define EXIT_OPERR 1
 #define EXIT_USAGE 2
@@ -187,6 +185,21 @@ static int num_arg(ctx *c, const char *what, const char *s, uint64_t *out) {
 
 /* ---------------------------------------------------------------- opening ---- */
 
+/* DIR is JS hypercore 11 / corestore 7 storage. When v11 was pointed at a v10 core it moved
+ * the v10 files into db/: say how to get that core back. */
+static int v11_fail(ctx *c, const char *dir) {
+  int ret = fail(c, "%s: %s", dir, hc_strerror(HC_ERR_STORAGE_V11));
+  char path[4096];
+  struct stat st;
+  if (snprintf(path, sizeof path, "%s/db/oplog", dir) < (int)sizeof path && stat(path, &st) == 0)
+    fprintf(stderr,
+            "hypercore: %s: %s/db/oplog is a hypercore 10 core that JS hypercore 11 moved aside "
+            "when it opened %s; move db/oplog, db/tree, db/bitfield and db/data back into %s "
+            "to open it here\n",
+            c->cmd->name, dir, dir, dir);
+  return ret;
+}
+
 static int open_core(ctx *c, const char *dir, bool readonly, hc_core **out) {
   struct stat st;
   *out = NULL;
@@ -213,6 +226,7 @@ static int open_core(ctx *c, const char *dir, bool readonly, hc_core **out) {
   switch (rc) {
     case HC_ERR_NO_CORE: return fail(c, "no core at %s", dir);
     case HC_ERR_LOCKED: return fail(c, "%s: %s", dir, hc_strerror(rc));
+    case HC_ERR_STORAGE_V11: return v11_fail(c, dir);
     default: return fail(c, "cannot open core at %s: %s", dir, hc_strerror(rc));
   }
 }
@@ -351,8 +365,7 @@ static int create_manifest(ctx *c, const uint8_t *own_pk, uint8_t **out, size_t 
   }
   if (!sg && !ns && !q && !pro) return 0;
   static uint8_t pks[HC_MANIFEST_MAX_SIGNERS * 32], nss[HC_MANIFEST_MAX_SIGNERS * 32];
-  hc_manifest_params mp;
-  memset(&mp, 0, sizeof(mp));
+  hc_manifest_params mp = HC_MANIFEST_PARAMS_INIT;
   if (sg) {
     if (!parse_hex_list(sg, 32, pks, HC_MANIFEST_MAX_SIGNERS, &mp.nsigners))
       return usage_err(c->cmd, "--signers must be a comma-separated list of 64-hex public keys (at most %d)", HC_MANIFEST_MAX_SIGNERS);
@@ -417,10 +430,10 @@ static int cmd_create(ctx *c) {
                        optval(c, "prologue");
   uint8_t own_pk[HC_KEY_BYTES];
   if (manifest_opts && !optval(c, "signers") && !key_hex) { /* the signer is our own key pair */
-    if (seed_hex) hc_crypto_seed_keypair(own_pk, sk, seed);
-    else if (sk_hex) hc_crypto_sk_to_pk(own_pk, sk);
-    else if (hc_crypto_init() != HC_OK) return fail(c, "%s", hc_strerror(HC_ERR_IO));
-    else hc_crypto_keypair(own_pk, sk);
+    int krc = seed_hex ? hc_keypair_from_seed(own_pk, sk, seed)
+              : sk_hex ? hc_keypair_public_key(own_pk, sk)
+                       : hc_keypair_generate(own_pk, sk);
+    if (krc != HC_OK) return fail(c, "%s", hc_strerror(krc));
     have_sk = !seed_hex;
   }
   uint8_t *man = NULL;
@@ -440,6 +453,10 @@ static int cmd_create(ctx *c) {
       po.no_create = true;
       po.readonly = true;
       int prc = hc_core_open_dir(&probe, dir, &po);
+      if (prc == HC_ERR_STORAGE_V11) {
+        free(man);
+        return v11_fail(c, dir);
+      }
       if (prc == HC_OK) {
         hc_core_close(probe);
         free(man);
@@ -472,6 +489,7 @@ static int cmd_create(ctx *c) {
   free(man);
   memset(seed, 0, sizeof(seed));
   memset(sk, 0, sizeof(sk));
+  if (rc == HC_ERR_STORAGE_V11) return v11_fail(c, dir);
   if (rc != HC_OK) return fail(c, "cannot create core at %s: %s", dir, hc_strerror(rc));
   char hex[2 * HC_KEY_BYTES + 1];
   hc_hex_encode(hex, hc_core_key(core), HC_KEY_BYTES);
@@ -619,7 +637,8 @@ static int cmd_append_files(ctx *c, int first, int count) {
   int ret = 0, loaded = 0;
   hc_core *core = NULL;
   ret = open_core(c, c->pos[0], false, &core);
-  if (!ret && !hc_core_writable(core)) ret = fail(c, "%s", hc_strerror(HC_ERR_NOT_WRITABLE));
+  if (!ret && !hc_core_writable(core) && !optval(c, "signer-keys"))
+    ret = fail(c, "%s", hc_strerror(HC_ERR_NOT_WRITABLE));
   for (; !ret && loaded < count; loaded++) {
     uint8_t *buf;
     size_t len;
@@ -697,10 +716,8 @@ static int cmd_manifest(ctx *c) {
   if (ret) return ret;
   size_t len;
   const uint8_t *enc = hc_core_manifest(core, &len);
-  hc_manifest m;
-  hc_dec d;
-  if (enc) hc_dec_init(&d, enc, len);
-  if (!enc || hc_manifest_decode(&d, &m) != HC_OK) {
+  static hc_manifest_info m = HC_MANIFEST_INFO_INIT; /* ~4 KiB: static, the CLI is one thread */
+  if (!enc || hc_manifest_parse(enc, len, hc_core_key(core), &m) != HC_OK) {
     hc_core_close(core);
     return fail(c, "the core has no manifest yet");
   }
@@ -717,11 +734,11 @@ static int cmd_manifest(ctx *c) {
     hc_hex_encode(k, hc_core_key(core), 32);
     ret = out_printf(c, "{\"key\":\"%s\",\"compat\":%s,\"version\":%u,\"hash\":\"blake2b\","
                      "\"allowPatch\":%s,\"quorum\":%u,\"signers\":[",
-                     k, hc_manifest_is_compat(&m, hc_core_key(core)) ? "true" : "false",
-                     m.version, m.allow_patch ? "true" : "false", m.quorum);
+                     k, m.compat ? "true" : "false", m.manifest_version,
+                     m.allow_patch ? "true" : "false", m.quorum);
     for (size_t i = 0; i < m.nsigners && !ret; i++) {
-      hc_hex_encode(a, m.signers[i].namespace_, 32);
-      hc_hex_encode(b, m.signers[i].public_key, 32);
+      hc_hex_encode(a, m.namespaces[i], 32);
+      hc_hex_encode(b, m.public_keys[i], 32);
       ret = out_printf(c, "%s{\"signature\":\"ed25519\",\"namespace\":\"%s\",\"publicKey\":\"%s\"}",
                        i ? "," : "", a, b);
     }
@@ -835,10 +852,17 @@ static int cmd_verify(ctx *c) {
   int ret = open_core(c, c->pos[0], true, &core);
   if (ret) return ret;
   uint64_t bad = UINT64_MAX, length = hc_core_length(core);
+  uint64_t stored = hc_core_contiguous_length(core); /* verify checks exactly the stored blocks */
+  for (uint64_t i = stored; i < length; i++) stored += hc_core_has(core, i, i + 1);
   int rc = hc_core_verify(core, &bad);
   hc_core_close(core);
+  if (rc == HC_OK && stored == length)
+    return out_printf(c, "ok: all %" PRIu64 " blocks are stored and verify\n", length);
   if (rc == HC_OK)
-    return out_printf(c, "ok: every stored block of %" PRIu64 " verifies\n", length);
+    return out_printf(c,
+                      "ok: %" PRIu64 " stored blocks of %" PRIu64 " verify (%" PRIu64
+                      " cleared or not downloaded)\n",
+                      stored, length, length - stored);
   if (bad != UINT64_MAX) return fail(c, "block %" PRIu64 ": %s", bad, hc_strerror(rc));
   return fail(c, "%s", hc_strerror(rc));
 }
@@ -1144,7 +1168,7 @@ static hc_replicator *new_replicator(net_state *st, bool initiator) {
   uint64_t hs_ms;
   if (hs && parse_u64(hs, &hs_ms)) o.handshake_timeout_ms = hs_ms;
   hc_replicator_callbacks cb;
-  memset(&cb, 0, sizeof cb);
+  cb = (hc_replicator_callbacks)HC_REPLICATOR_CALLBACKS_INIT;
   cb.on_download = on_download;
   hc_replicator *r;
   if (hc_replicator_new(&r, &o, &cb, st) != HC_OK) return NULL;
@@ -1197,6 +1221,7 @@ static int cmd_clone(ctx *c) {
   st.tty = isatty(STDERR_FILENO);
   int rc = hc_core_open_dir(&st.core, dir, &o);
   if (rc == HC_ERR_KEY_MISMATCH) return fail(c, "%s holds a different core", dir);
+  if (rc == HC_ERR_STORAGE_V11) return v11_fail(c, dir);
   if (rc) return fail(c, "cannot open core at %s: %s", dir, hc_strerror(rc));
   hc_net *net;
   if (hc_net_new(&net, net_on_close, &st) != HC_OK) {
@@ -1230,6 +1255,7 @@ static int get_remote(ctx *c, const char *dir, uint64_t index, const char *conne
   st.c = c;
   int rc = hc_core_open_dir(&st.core, dir, &o);
   if (rc == HC_ERR_NO_CORE) return fail(c, "no core at %s (create it with 'hypercore create %s --key KEY')", dir, dir);
+  if (rc == HC_ERR_STORAGE_V11) return v11_fail(c, dir);
   if (rc) return fail(c, "cannot open core at %s: %s", dir, hc_strerror(rc));
   int ret = 0;
   uint8_t *buf = NULL;
@@ -1395,6 +1421,7 @@ static const char *const opts_get[] = {"connect=", "timeout=", "encryption-key="
 static const char *const opts_clone[] = {"connect=", "start=", "end=", "live", NULL};
 static const char *const opts_serve[] = {"listen=", "stdin", NULL};
 static const char *const opts_enc[] = {"encryption-key=", NULL};
+static const char *const opts_enc_sign[] = {"encryption-key=", "signer-keys=", NULL};
 
 static const cmd_def commands[] = {
     {"create", "DIR [--seed HEX64 | --secret-key HEX128 | --key HEX64] [--overwrite] "
@@ -1415,13 +1442,15 @@ static const cmd_def commands[] = {
      "  --prologue HASH:LEN   the first LEN blocks are the ones with tree hash HASH\n"
      "  --manifest HEX        an encoded manifest instead of the options above\n",
      opts_create, 1, 1, cmd_create},
-    {"append", "DIR [--raw] [BLOCK ...]", "append blocks (arguments or stdin lines)",
+    {"append", "DIR [--raw] [--signer-keys HEX128,...] [BLOCK ...]",
+     "append blocks (arguments or stdin lines)",
      "Appends blocks and prints the new length.\n"
      "  BLOCK ...   each argument is one block, all appended in one batch\n"
      "  (none)      one block per line of stdin (newline stripped), batched\n"
      "  --raw       all of stdin as one block (up to 15 MiB)\n"
      "  --signer-keys HEX128,...   sign with these secret keys of the manifest's signers and\n"
      "              append with the assembled multisig signature\n"
+     "  --encryption-key HEX64   encrypt the blocks (the reference's encryptionKey)\n"
      "Use -- before blocks that start with '-'.\n",
      opts_append, 1, -1, cmd_append},
     {"manifest", "DIR [--hex]", "print the core's manifest as JSON",
@@ -1430,27 +1459,35 @@ static const cmd_def commands[] = {
      "linked (hex keys or null) and userData (hex or null; manifest v2+, hypercore 11).\n"
      "  --hex   the encoded manifest as hex instead\n",
      opts_manifest, 1, 1, cmd_manifest},
-    {"append-file", "DIR FILE", "append a file's content as one block",
+    {"append-file", "DIR FILE [--signer-keys HEX128,...]", "append a file's content as one block",
      "Appends the content of FILE ('-' for stdin) as one block and prints the new length.\n"
-     "  --encryption-key HEX64   encrypt the block (the reference's encryptionKey)\n",
-     opts_enc, 2, 2, cmd_append_file},
-    {"batch", "DIR FILE...", "append several files, one block each, in one batch",
+     "  --encryption-key HEX64     encrypt the block (the reference's encryptionKey)\n"
+     "  --signer-keys HEX128,...   sign with these secret keys of the manifest's signers\n"
+     "                             (a multisig core), as append\n",
+     opts_enc_sign, 2, 2, cmd_append_file},
+    {"batch", "DIR FILE... [--signer-keys HEX128,...]",
+     "append several files, one block each, in one batch",
      "Appends each FILE as one block with a single signature and prints the new length.\n"
-     "  --encryption-key HEX64   encrypt the blocks\n", opts_enc,
-     2, -1, cmd_batch},
+     "  --encryption-key HEX64     encrypt the blocks\n"
+     "  --signer-keys HEX128,...   sign with these secret keys of the manifest's signers\n"
+     "                             (a multisig core), as append\n",
+     opts_enc_sign, 2, -1, cmd_batch},
     {"get", "DIR INDEX [--connect HOST:PORT] [--timeout MS]", "write block INDEX to stdout",
      "Writes the raw bytes of block INDEX to stdout.\n"
      "  --connect HOST:PORT   if the block is not local, fetch it (verified) from a peer\n"
-     "  --timeout MS          give up after MS milliseconds (default 30000)\n",
+     "  --timeout MS          give up after MS milliseconds (default 30000)\n"
+     "  --encryption-key HEX64   decrypt the block\n",
      opts_get, 2, 2, cmd_get},
     {"cat", "DIR [--start N] [--end M]", "write blocks [N, M) to stdout",
-     "Writes the raw bytes of blocks [N, M) to stdout, in order (default: all blocks).\n",
+     "Writes the raw bytes of blocks [N, M) to stdout, in order (default: all blocks).\n"
+     "  --encryption-key HEX64   decrypt the blocks\n",
      opts_cat, 1, 1, cmd_cat},
     {"info", "DIR [--json] [--length N]", "print key, lengths, fork and tree hash",
      "Prints key, discovery key, length, byte length, fork, contiguous length and tree hash.\n"
      "  --json       one JSON object: key, discoveryKey, length, byteLength, fork,\n"
      "               contiguousLength, treeHash\n"
-     "  --length N   describe the core as of length N (a snapshot)\n",
+     "  --length N   describe the core as of length N (a snapshot)\n"
+     "  --encryption-key HEX64   byte length of the decrypted blocks\n",
      opts_info, 1, 1, cmd_info},
     {"verify", "DIR", "check every stored block against the signature",
      "Recomputes the hashes of all stored blocks and checks the signed tree.\n"

@@ -17,7 +17,13 @@ extern "C" {
 #define HC_WARN_UNUSED
 #endif
 
+/* The version of these headers (CMakeLists.txt reads it from here). The shared library's
+ * SONAME is libhypercore.so.HC_VERSION_MAJOR; hc_version() is the library's own at run time. */
+#define HC_VERSION_MAJOR 0
+#define HC_VERSION_MINOR 1
+#define HC_VERSION_PATCH 0
 #define HC_VERSION_STRING "0.1.0"
+#define HC_VERSION_NUMBER (HC_VERSION_MAJOR * 10000 + HC_VERSION_MINOR * 100 + HC_VERSION_PATCH)
 
 #define HC_KEY_BYTES 32        /* core key, discovery key, public key */
 #define HC_SECRET_KEY_BYTES 64 /* Ed25519 secret key (seed || public key) */
@@ -27,6 +33,8 @@ extern "C" {
 #define HC_MAX_BLOCK_BYTES (15u * 1024u * 1024u) /* MAX_SUGGESTED_BLOCK_SIZE of the reference */
 
 /* Error codes. Values are pinned: never renumber, only append.
+ * Reserved: HC_ERR_CALLBACK and HC_ERR_CANCELLED are not returned by this version of the
+ * library (kept, with their values, so the numbering stays stable).
  * X(name, value, message) */
 #define HC_ERRNO_MAP(X)                                                              \
   X(HC_OK, 0, "success")                                                             \
@@ -61,14 +69,23 @@ extern "C" {
   X(HC_ERR_CANCELLED, -29, "cancelled")                                              \
   X(HC_ERR_BUSY, -30, "operation not allowed now")                                   \
   X(HC_ERR_DECRYPT, -31, "block does not decrypt (wrong encryption key)")               \
-  X(HC_ERR_BAD_MANIFEST, -32, "manifest does not hash to the core key")                  \
-  X(HC_ERR_NOT_A_STORE, -33, "not a corestore directory")
+  X(HC_ERR_BAD_MANIFEST, -32, "manifest does not hash to the core key")                 \
+  X(HC_ERR_NOT_A_STORE, -33, "not a corestore directory")                           \
+  X(HC_ERR_BAD_VERSION, -34,                                                         \
+    "unsupported struct version (set .version, e.g. with the HC_*_INIT macro)")     \
+  X(HC_ERR_STORAGE_V11, -35,                                                         \
+    "this is hypercore 11 storage (a CORESTORE file and a RocksDB db/ folder), which is " \
+    "not supported on disk; wire replication with hypercore 11 works")
 
 typedef enum {
 #define HC__ERR_ENUM(name, value, msg) name = value,
   HC_ERRNO_MAP(HC__ERR_ENUM)
 #undef HC__ERR_ENUM
 } hc_err;
+
+/* The library's version string at run time (HC_VERSION_STRING of the headers it was built
+ * with; compare to catch a header/library mismatch). */
+HC_EXPORT const char *hc_version(void);
 
 /* A human-readable message for an error code (never NULL). */
 HC_EXPORT const char *hc_strerror(int err);

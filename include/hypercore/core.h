@@ -14,11 +14,13 @@ extern "C" {
 typedef struct hc_core hc_core;
 typedef struct hc_snapshot hc_snapshot;
 
-/* Options for hc_core_open. Zero-initialise, set version = HC_CORE_OPTS_VERSION. */
+/* Options for hc_core_open. Start from HC_CORE_OPTS_INIT (every other field zero), e.g.
+ *   hc_core_opts o = HC_CORE_OPTS_INIT;  o.readonly = true;
+ * A version the library does not know (0, or a newer header's) is HC_ERR_BAD_VERSION. */
 #define HC_CORE_OPTS_VERSION 1
 typedef struct hc_core_opts {
-  int version;
-  /* Create the core if storage is empty (default when create_if_missing is unset: yes). */
+  int version; /* HC_CORE_OPTS_VERSION */
+  /* Do not create a core when the storage is empty: HC_ERR_NO_CORE instead (default: create). */
   bool no_create;
   /* Wipe any existing core first (reference `overwrite: true`). */
   bool overwrite;
@@ -52,14 +54,22 @@ typedef struct hc_core_opts {
   const uint8_t *manifest;
   size_t manifest_len;
 } hc_core_opts;
+#ifdef __cplusplus
+#define HC_CORE_OPTS_INIT {HC_CORE_OPTS_VERSION}
+#else
+#define HC_CORE_OPTS_INIT {.version = HC_CORE_OPTS_VERSION}
+#endif
 
 /* Opens (or creates) a core on storage from `factory`. On success the core uses the factory
- * until hc_core_close; the caller still owns (and frees) the factory afterwards.
+ * until hc_core_close; the caller still owns (and frees) the factory afterwards. opts NULL: the
+ * defaults (HC_CORE_OPTS_INIT).
  * Errors: HC_ERR_NO_CORE (empty storage and no_create), HC_ERR_CORRUPT, HC_ERR_KEY_MISMATCH,
- * HC_ERR_LOCKED, HC_ERR_INCOMPATIBLE, HC_ERR_IO, HC_ERR_NOMEM. */
+ * HC_ERR_LOCKED, HC_ERR_INCOMPATIBLE, HC_ERR_IO, HC_ERR_NOMEM, HC_ERR_BAD_VERSION (opts or
+ * factory of an unknown version). */
 HC_EXPORT int hc_core_open(hc_core **out, hc_storage_factory *factory, const hc_core_opts *opts);
 
-/* hc_core_open on files in `dir` (owns its file factory). */
+/* hc_core_open on files in `dir` (owns its file factory). HC_ERR_STORAGE_V11 when `dir` holds
+ * JS hypercore 11 / corestore 7 storage (see hc_storage_dir_check); nothing is written then. */
 HC_EXPORT int hc_core_open_dir(hc_core **out, const char *dir, const hc_core_opts *opts);
 
 /* Flushes nothing (the oplog holds unflushed state, as in the reference) and frees the core.
@@ -127,8 +137,8 @@ HC_EXPORT int hc_core_get_alloc(hc_core *core, uint64_t index, uint8_t **out, si
 
 /* Like hc_core_get, and also checks the block's hash against the signed tree
  * (HC_ERR_BAD_CHECKSUM if the stored bytes are corrupt). */
-HC_EXPORT int hc_core_get_verified(hc_core *core, uint64_t index, uint8_t *buf, size_t cap,
-                                   size_t *len);
+HC_EXPORT HC_WARN_UNUSED int hc_core_get_verified(hc_core *core, uint64_t index, uint8_t *buf,
+                                                  size_t cap, size_t *len);
 
 /* True when every block in [start, end) is stored locally (false if end > length). */
 HC_EXPORT bool hc_core_has(hc_core *core, uint64_t start, uint64_t end);
@@ -171,7 +181,7 @@ HC_EXPORT int hc_core_get_user_data(hc_core *core, const char *key, const uint8_
  * signature. *bad_index (may be NULL) gets the first bad block index (or UINT64_MAX when the
  * fault is not in a block, e.g. the signature). Returns HC_OK, HC_ERR_BAD_CHECKSUM or
  * HC_ERR_BAD_SIGNATURE. */
-HC_EXPORT int hc_core_verify(hc_core *core, uint64_t *bad_index);
+HC_EXPORT HC_WARN_UNUSED int hc_core_verify(hc_core *core, uint64_t *bad_index);
 
 /* ---- storage management ---- */
 
@@ -226,7 +236,8 @@ HC_EXPORT bool hc_snapshot_has(hc_snapshot *snap, uint64_t start, uint64_t end);
 
 /* ---- proofs (the structure of the reference's lib/merkle-tree.js, wire `data` encoding) ---- */
 
-/* What to prove, the fields of a wire `request`. */
+/* What to prove, the fields of a wire `request`. Not versioned: it mirrors the wire message,
+ * whose fields are fixed by the protocol (a new request kind would be a new function). */
 typedef struct hc_proof_request {
   bool has_block;
   uint64_t block_index, block_nodes;
@@ -247,11 +258,13 @@ HC_EXPORT int hc_core_proof(hc_core *core, const hc_proof_request *req, uint64_t
 
 /* Verifies an encoded proof (wire `data` body) against this core's key and stored tree without
  * storing anything. HC_ERR_BAD_PROOF / HC_ERR_BAD_SIGNATURE / HC_ERR_DECODE on failure. */
-HC_EXPORT int hc_core_verify_proof(hc_core *core, const uint8_t *proof, size_t len);
+HC_EXPORT HC_WARN_UNUSED int hc_core_verify_proof(hc_core *core, const uint8_t *proof,
+                                                  size_t len);
 
 /* Verifies an encoded proof and, if valid, stores what it proves (new tree nodes, upgrade,
  * block). This is what replication does with every `data` message. */
-HC_EXPORT int hc_core_apply_proof(hc_core *core, const uint8_t *proof, size_t len);
+HC_EXPORT HC_WARN_UNUSED int hc_core_apply_proof(hc_core *core, const uint8_t *proof,
+                                                 size_t len);
 
 #ifdef __cplusplus
 }

@@ -28,7 +28,7 @@
  *   hc_storage_factory *mem, *ff;
  *   hc_storage_memory_factory_new(&mem);
  *   hc_storage_fault_factory_new(&ff, mem);
- *   hc_fault_plan p = {HC_FAULT_PLAN_VERSION};
+ *   hc_fault_plan p = HC_FAULT_PLAN_INIT;
  *   p.mode = HC_FAULT_FAIL_PERSIST; p.at = 3; p.error = HC_ERR_NOSPC;
  *   hc_storage_fault_set(ff, &p);
  *   ... hc_core_open(&core, ff, NULL); hc_core_append(...) -> HC_ERR_NOSPC ...
@@ -76,13 +76,19 @@ typedef struct hc_fault_plan {
    * HC_ERR_NOSPC (and changes nothing), whatever the mode. 0: no limit. */
   uint64_t max_file_size;
 } hc_fault_plan;
+#ifdef __cplusplus
+#define HC_FAULT_PLAN_INIT {HC_FAULT_PLAN_VERSION}
+#else
+#define HC_FAULT_PLAN_INIT {.version = HC_FAULT_PLAN_VERSION}
+#endif
 
 /* Wraps `inner` (borrowed: it must outlive the wrapper and is not freed with it). Starts with
  * the plan HC_FAULT_NONE. Free with hc_storage_factory_free. */
 HC_EXPORT int hc_storage_fault_factory_new(hc_storage_factory **out, hc_storage_factory *inner);
 
 /* Installs a plan: resets the op counter and the crashed state, and drops the unsynced log.
- * HC_ERR_INVALID_ARG if f is not a fault factory or the plan is malformed. */
+ * HC_ERR_INVALID_ARG if f is not a fault factory or the plan is malformed,
+ * HC_ERR_BAD_VERSION if plan->version is not HC_FAULT_PLAN_VERSION. */
 HC_EXPORT int hc_storage_fault_set(hc_storage_factory *f, const hc_fault_plan *plan);
 
 /* Counted ops since the last hc_storage_fault_set (the one that faulted included). */

@@ -20,8 +20,11 @@ extern "C" {
 #define HC_MANIFEST_MAX_LINKED 32
 #define HC_MANIFEST_MAX_USER_DATA 1024
 
-/* What a manifest declares (Verifier.createManifest input). Zero-initialise. */
+/* What a manifest declares (Verifier.createManifest input). Start from
+ * HC_MANIFEST_PARAMS_INIT (every other field zero); another version is HC_ERR_BAD_VERSION. */
+#define HC_MANIFEST_PARAMS_VERSION 1
 typedef struct hc_manifest_params {
+  int version;      /* HC_MANIFEST_PARAMS_VERSION */
   bool version0;    /* encode as the legacy manifest version 0 (default: version 1) */
   bool allow_patch; /* accept patched proofs (verified; this library does not make them) */
   bool has_quorum;  /* else the default quorum floor(nsigners / 2) + 1 (0 without signers) */
@@ -39,11 +42,50 @@ typedef struct hc_manifest_params {
   size_t user_data_len;    /* at most HC_MANIFEST_MAX_USER_DATA; 0 with user_data NULL: none */
   const uint8_t *user_data;
 } hc_manifest_params;
+#ifdef __cplusplus
+#define HC_MANIFEST_PARAMS_INIT {HC_MANIFEST_PARAMS_VERSION}
+#else
+#define HC_MANIFEST_PARAMS_INIT {.version = HC_MANIFEST_PARAMS_VERSION}
+#endif
 
 /* Encodes a manifest into out (capacity cap; out NULL: only *len). HC_ERR_INVALID_ARG (too many
  * signers, missing keys), HC_ERR_NOBUF. The result goes into hc_core_opts.manifest. */
 HC_EXPORT int hc_manifest_build(const hc_manifest_params *params, uint8_t *out, size_t cap,
                                 size_t *len);
+
+/* A decoded manifest (hc_manifest_parse). The caller sets version = HC_MANIFEST_INFO_VERSION
+ * (HC_MANIFEST_INFO_INIT) so that a newer library knows which fields the caller has room for. */
+#define HC_MANIFEST_INFO_VERSION 1
+typedef struct hc_manifest_info {
+  int version;               /* HC_MANIFEST_INFO_VERSION, set by the caller */
+  uint32_t manifest_version; /* 0..3 (2 and 3: hypercore 11's linked cores and user data) */
+  bool compat;               /* one signer whose public key is the `key` given to parse */
+  bool allow_patch;
+  uint32_t quorum;
+  size_t nsigners;
+  uint8_t public_keys[HC_MANIFEST_MAX_SIGNERS][HC_KEY_BYTES]; /* Ed25519, per signer */
+  uint8_t namespaces[HC_MANIFEST_MAX_SIGNERS][HC_HASH_BYTES];
+  bool has_prologue;
+  uint8_t prologue_hash[HC_HASH_BYTES];
+  uint64_t prologue_length;
+  bool has_linked; /* manifest v2+: present (maybe empty) */
+  size_t nlinked;
+  uint8_t linked[HC_MANIFEST_MAX_LINKED][HC_KEY_BYTES];
+  bool has_user_data; /* manifest v2+: present (maybe empty) */
+  size_t user_data_len;
+  uint8_t user_data[HC_MANIFEST_MAX_USER_DATA];
+} hc_manifest_info;
+#ifdef __cplusplus
+#define HC_MANIFEST_INFO_INIT {HC_MANIFEST_INFO_VERSION}
+#else
+#define HC_MANIFEST_INFO_INIT {.version = HC_MANIFEST_INFO_VERSION}
+#endif
+
+/* Decodes an encoded manifest (e.g. hc_core_manifest's) into *out. key (may be NULL): the core
+ * key, only to tell compat manifests apart. HC_ERR_DECODE (malformed, or bytes left over),
+ * HC_ERR_BAD_VERSION (out->version unknown), HC_ERR_INVALID_ARG. */
+HC_EXPORT int hc_manifest_parse(const uint8_t *manifest, size_t len,
+                                const uint8_t key[HC_KEY_BYTES], hc_manifest_info *out);
 
 /* The core key of a non-compat core with this encoded manifest: H(MANIFEST_NS || manifest).
  * HC_ERR_DECODE if the manifest is malformed. */
@@ -52,7 +94,7 @@ HC_EXPORT int hc_manifest_key(const uint8_t *manifest, size_t len, uint8_t key[H
 /* One signer's partial signature. */
 typedef struct hc_multisig_partial {
   uint32_t signer; /* index of the signer in the manifest */
-  uint8_t signature[64];
+  uint8_t signature[HC_SIGNATURE_BYTES];
 } hc_multisig_partial;
 
 /* Signs (tree hash, length, fork) — as reported by hc_core_batch_hash — with the secret key of
@@ -77,10 +119,11 @@ HC_EXPORT int hc_multisig_assemble(const uint8_t *manifest, size_t manifest_len,
  * manifest: HC_OK, HC_ERR_BAD_SIGNATURE, HC_ERR_KEY_MISMATCH (manifest not the key's),
  * HC_ERR_DECODE. A patched proof needs the tree's roots, not just its hash: it fails here;
  * cores verify such signatures (on append, replication and open). */
-HC_EXPORT int hc_multisig_verify(const uint8_t key[HC_KEY_BYTES], const uint8_t *manifest,
-                                 size_t manifest_len, const uint8_t tree_hash[HC_HASH_BYTES],
-                                 uint64_t length, uint64_t fork, const uint8_t *signature,
-                                 size_t signature_len);
+HC_EXPORT HC_WARN_UNUSED int hc_multisig_verify(const uint8_t key[HC_KEY_BYTES],
+                                                const uint8_t *manifest, size_t manifest_len,
+                                                const uint8_t tree_hash[HC_HASH_BYTES],
+                                                uint64_t length, uint64_t fork,
+                                                const uint8_t *signature, size_t signature_len);
 
 #ifdef __cplusplus
 }

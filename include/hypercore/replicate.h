@@ -25,7 +25,11 @@ extern "C" {
 
 typedef struct hc_replicator hc_replicator;
 
+/* Callbacks of one replicator. Start from HC_REPLICATOR_CALLBACKS_INIT and set the ones you
+ * need (the others stay NULL); a version the library does not know is HC_ERR_BAD_VERSION. */
+#define HC_REPLICATOR_CALLBACKS_VERSION 1
 typedef struct hc_replicator_callbacks {
+  int version; /* HC_REPLICATOR_CALLBACKS_VERSION */
   /* The remote opened a channel for a discovery key we have not added, at any moment of the
    * connection. Return a core to replicate it (the replicator adds it, downloading nothing) or
    * NULL to reject (the connection stays up). May be NULL (reject). */
@@ -50,6 +54,11 @@ typedef struct hc_replicator_callbacks {
    * on_discovery_key again. May be NULL: such cores then stay on the connection until it ends. */
   void (*on_core_released)(void *user, hc_replicator *r, hc_core *core);
 } hc_replicator_callbacks;
+#ifdef __cplusplus
+#define HC_REPLICATOR_CALLBACKS_INIT {HC_REPLICATOR_CALLBACKS_VERSION}
+#else
+#define HC_REPLICATOR_CALLBACKS_INIT {.version = HC_REPLICATOR_CALLBACKS_VERSION}
+#endif
 
 /* ---- extensions (the reference's core.registerExtension) ---- */
 
@@ -60,9 +69,12 @@ typedef struct hc_replicator_callbacks {
 typedef void (*hc_extension_cb)(void *user, hc_replicator *r, hc_core *core, const char *name,
                                 const uint8_t *message, size_t len);
 
+/* Options of hc_replicator_new: start from HC_REPLICATOR_OPTS_INIT. Versions 1 to
+ * HC_REPLICATOR_OPTS_VERSION are accepted (a version-1 caller has no handshake_timeout_ms);
+ * others are HC_ERR_BAD_VERSION. */
 #define HC_REPLICATOR_OPTS_VERSION 2
 typedef struct hc_replicator_opts {
-  int version;
+  int version; /* HC_REPLICATOR_OPTS_VERSION */
   bool is_initiator;
   /* Noise static key pair (Ed25519 secret key, 64 bytes); NULL: a random one. */
   const uint8_t *static_secret_key;
@@ -76,8 +88,14 @@ typedef struct hc_replicator_opts {
    * (0: 15000 ms). */
   uint64_t handshake_timeout_ms;
 } hc_replicator_opts;
+#ifdef __cplusplus
+#define HC_REPLICATOR_OPTS_INIT {HC_REPLICATOR_OPTS_VERSION}
+#else
+#define HC_REPLICATOR_OPTS_INIT {.version = HC_REPLICATOR_OPTS_VERSION}
+#endif
 
-/* Creates a replicator. Output (the Noise message 1 when initiator) is ready at once. */
+/* Creates a replicator. Output (the Noise message 1 when initiator) is ready at once. cb may
+ * be NULL (no callbacks). HC_ERR_BAD_VERSION for opts or cb of an unknown version. */
 HC_EXPORT int hc_replicator_new(hc_replicator **out, const hc_replicator_opts *opts,
                                 const hc_replicator_callbacks *cb, void *user);
 /* Frees it and unregisters from every core (cores stay open; NULL is fine). */

@@ -51,10 +51,13 @@ struct hc_storage {
 #define HC_STORAGE_LOCK 2u     /* take an exclusive lock (the oplog); HC_ERR_LOCKED if held */
 #define HC_STORAGE_READONLY 4u /* open read-only */
 
-/* Opens named files of one core. */
+/* Opens named files of one core. A backend sets version = HC_STORAGE_FACTORY_VERSION (another
+ * version is HC_ERR_BAD_VERSION at hc_core_open); its files' method tables carry their own
+ * version (HC_STORAGE_METHODS_VERSION, 1 and 2 accepted). */
+#define HC_STORAGE_FACTORY_VERSION 1
 typedef struct hc_storage_factory hc_storage_factory;
 struct hc_storage_factory {
-  int version; /* 1 */
+  int version; /* HC_STORAGE_FACTORY_VERSION */
   /* Opens `name` (oplog, tree, bitfield, data, header). */
   int (*open)(hc_storage_factory *f, const char *name, unsigned flags, hc_storage **out);
   /* Deletes every file of the core (purge). May be NULL. */
@@ -97,6 +100,13 @@ HC_EXPORT int hc_storage_memory_factory_new(hc_storage_factory **out);
 
 /* Frees a factory (NULL is fine). */
 HC_EXPORT void hc_storage_factory_free(hc_storage_factory *f);
+
+/* Is `dir` storage of JS hypercore 11 / corestore 7 (a CORESTORE file or a RocksDB db/ folder,
+ * and no hypercore 10 oplog)? HC_ERR_STORAGE_V11 if so, else HC_OK (also when dir does not
+ * exist). hc_storage_file_factory_new refuses such a directory with the same error: the v11
+ * format is not supported on disk (wire replication with v11 is). Note: JS hypercore 11 opened
+ * on a v10 directory moves its files into db/ and opens an empty core. */
+HC_EXPORT int hc_storage_dir_check(const char *dir);
 
 #ifdef __cplusplus
 }

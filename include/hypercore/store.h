@@ -37,7 +37,8 @@ typedef struct hc_store hc_store;
 typedef void (*hc_store_warning_cb)(void *user, hc_store *s, const uint8_t discovery_key[32],
                                     int err, const char *message);
 
-/* Options for hc_store_open. Zero-initialise, set version = HC_STORE_OPTS_VERSION. */
+/* Options for hc_store_open. Start from HC_STORE_OPTS_INIT (every other field zero); another
+ * version is HC_ERR_BAD_VERSION. */
 #define HC_STORE_OPTS_VERSION 1
 typedef struct hc_store_opts {
   int version;
@@ -61,6 +62,11 @@ typedef struct hc_store_opts {
    * at least 64. */
   size_t max_served_cores;
 } hc_store_opts;
+#ifdef __cplusplus
+#define HC_STORE_OPTS_INIT {HC_STORE_OPTS_VERSION}
+#else
+#define HC_STORE_OPTS_INIT {.version = HC_STORE_OPTS_VERSION}
+#endif
 
 /* What a directory holds (hc_store_probe). */
 typedef enum hc_store_kind {

@@ -43,7 +43,7 @@ static hc_replicator *make(int initiator) {
   o.version = HC_REPLICATOR_OPTS_VERSION;
   o.is_initiator = initiator;
   hc_replicator_callbacks cb;
-  memset(&cb, 0, sizeof cb);
+  cb = (hc_replicator_callbacks)HC_REPLICATOR_CALLBACKS_INIT;
   cb.on_peer_add = on_peer_add;
   cb.on_warning = on_warning;
   hc_replicator *r;

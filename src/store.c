@@ -250,7 +250,7 @@ int hc_store_open(hc_store **out, const char *dir, const hc_store_opts *opts) {
   if (hc_crypto_init()) return HC_ERR_IO;
   bool create = opts->create && !opts->readonly;
   switch (hc_store_probe(dir)) {
-    case HC_STORE_KIND_ROCKSDB: return HC_ERR_INCOMPATIBLE;
+    case HC_STORE_KIND_ROCKSDB: return HC_ERR_STORAGE_V11;
     case HC_STORE_KIND_CORE:
     case HC_STORE_KIND_OTHER: return HC_ERR_NOT_A_STORE;
     case HC_STORE_KIND_MISSING:

@@ -159,7 +159,7 @@ static void test_layout_and_lock(void) {
   hc_store_release(s, a);
   hc_store_close(s);
   o.version = 99;
-  CHECK_RC(hc_store_open(&s, dir, &o), HC_ERR_INVALID_ARG);
+  CHECK_RC(hc_store_open(&s, dir, &o), HC_ERR_BAD_VERSION);
 }
 
 static void test_bad_stores(void) {
@@ -186,13 +186,13 @@ static void test_bad_stores(void) {
   mkdir(d, 0755);
   write_file(d, "CORESTORE", "", 0);
   CHECK_EQ(hc_store_probe(d), HC_STORE_KIND_ROCKSDB);
-  CHECK_RC(try_open(d, true, false), HC_ERR_INCOMPATIBLE);
+  CHECK_RC(try_open(d, true, false), HC_ERR_STORAGE_V11);
   snprintf(d, sizeof d, "%s/v11b", base);
   snprintf(p, sizeof p, "%s/db", d);
   mkdir(d, 0755);
   mkdir(p, 0755);
   write_file(p, "CURRENT", "MANIFEST-000005\n", 16);
-  CHECK_RC(try_open(d, true, false), HC_ERR_INCOMPATIBLE);
+  CHECK_RC(try_open(d, true, false), HC_ERR_STORAGE_V11);
   snprintf(p, sizeof p, "%s/primary-key", d);
   CHECK_EQ(file_size(p), -1);
   /* a lone core, and some other directory */

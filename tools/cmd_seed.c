@@ -162,9 +162,7 @@ static bool parse_hostport(const char *s, char *host, size_t cap, uint16_t *port
 static const char *store_error(int rc) {
   switch (rc) {
     case HC_ERR_LOCKED: return "the store is locked by another process";
-    case HC_ERR_INCOMPATIBLE:
-      return "a corestore 7 / hypercore 11 store (RocksDB): not supported on disk; replicate it "
-             "from a hypercore 11 peer instead";
+    case HC_ERR_STORAGE_V11: return hc_strerror(HC_ERR_STORAGE_V11);
     case HC_ERR_NOT_A_STORE: return "not a corestore directory (no primary-key or cores/)";
     case HC_ERR_CORRUPT:
       return "primary-key is missing or shorter than 32 bytes (nothing was written)";

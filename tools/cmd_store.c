@@ -125,9 +125,7 @@ static const char *open_error(int rc) {
   switch (rc) {
     case HC_ERR_NOT_FOUND: return "no store there (create it with 'hypercore store create')";
     case HC_ERR_LOCKED: return "the store is locked by another process";
-    case HC_ERR_INCOMPATIBLE:
-      return "a corestore 7 / hypercore 11 store (RocksDB: CORESTORE, db/): not supported on disk; "
-             "replicate it from a hypercore 11 peer instead";
+    case HC_ERR_STORAGE_V11: return hc_strerror(HC_ERR_STORAGE_V11);
     case HC_ERR_NOT_A_STORE: return "not a corestore directory (no primary-key or cores/)";
     case HC_ERR_CORRUPT:
       return "primary-key is missing or shorter than 32 bytes (the named cores' keys depend on "
@@ -207,7 +205,7 @@ static int store_create(int argc, char **argv) {
   hc_store_kind k = hc_store_probe(a.pos[0]);
   if (k == HC_STORE_KIND_CORESTORE6) return sfail("create", "%s is already a store", a.pos[0]);
   if (k != HC_STORE_KIND_MISSING) return sfail("create", "%s: %s", a.pos[0], open_error(
-                                        k == HC_STORE_KIND_ROCKSDB ? HC_ERR_INCOMPATIBLE : HC_ERR_NOT_A_STORE));
+                                        k == HC_STORE_KIND_ROCKSDB ? HC_ERR_STORAGE_V11 : HC_ERR_NOT_A_STORE));
   hc_store *s;
   if ((r = open_store("create", a.pos[0], true, false, a.primary_key ? pk : NULL, &s, NULL))) return r;
   hc_store_close(s);

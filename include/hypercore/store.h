@@ -82,7 +82,7 @@ HC_EXPORT hc_store_kind hc_store_probe(const char *dir);
 
 /* Opens (or, with opts->create, creates) the store in `dir`, locked as corestore 6 locks it
  * (the `primary-key` file; a JS corestore 6 on the same store sees the lock and vice versa).
- * Errors: HC_ERR_NOT_FOUND (no store, create unset), HC_ERR_LOCKED, HC_ERR_INCOMPATIBLE (a
+ * Errors: HC_ERR_NOT_FOUND (no store, create unset), HC_ERR_LOCKED, HC_ERR_STORAGE_V11 (a
  * corestore 7 RocksDB store), HC_ERR_NOT_A_STORE (a lone core or another directory),
  * HC_ERR_CORRUPT (primary-key missing or shorter than 32 bytes in an existing store: nothing
  * is written), HC_ERR_IO, HC_ERR_NOMEM. */

@@ -181,9 +181,9 @@ async function badStores (base) {
   await c7.append('x')
   await s7.close()
   r = h.cliFails(['store', 'list', v7])
-  assert.match(r.stderr, /corestore 7/)
+  assert.match(r.stderr, /hypercore 11 storage/)
   r = h.cliFails(['get', v7 + ':name/a', '0'])
-  assert.match(r.stderr, /corestore 7/)
+  assert.match(r.stderr, /hypercore 11 storage/)
 
   h.step('a named core copied from another store is not written under this store; missing names are explained')
   const other = path.join(base, 'other')

@@ -45,7 +45,9 @@ function invocations (dir, file) {
     purge: [['purge', dir]],
     serve: [['serve', dir, '--listen', '127.0.0.1:0']],
     clone: [['clone', KEY, dir, '--connect', '127.0.0.1:9']],
-    checkout: [['checkout', dir, '1']]
+    checkout: [['checkout', dir, '1']],
+    store: [['store', 'list', dir], ['store', 'get', dir, '--name', 'a'], ['store', 'create', dir], ['info', dir + ':name/a']],
+    seed: [['seed', dir, '--listen', '127.0.0.1:0']]
   }
 }
 

@@ -10,5 +10,6 @@
 #include "hypercore/replicate.h"
 #include "hypercore/net.h"
 #include "hypercore/multisig.h"
+#include "hypercore/limits.h"
 
 #endif

@@ -61,7 +61,9 @@ extern "C" {
   X(HC_ERR_CANCELLED, -29, "cancelled")                                              \
   X(HC_ERR_BUSY, -30, "operation not allowed now")                                   \
   X(HC_ERR_DECRYPT, -31, "block does not decrypt (wrong encryption key)")               \
-  X(HC_ERR_BAD_MANIFEST, -32, "manifest does not hash to the core key")
+  X(HC_ERR_BAD_MANIFEST, -32, "manifest does not hash to the core key")               \
+  X(HC_ERR_BUDGET, -33, "resource budget exceeded")                                  \
+  X(HC_ERR_TOO_LARGE, -34, "length too large for this storage")
 
 typedef enum {
 #define HC__ERR_ENUM(name, value, msg) name = value,

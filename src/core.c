@@ -1789,6 +1789,10 @@ int hc__core_reorg_apply(hc_core *c, hc_reorg *r, uint64_t *ancestors) {
   if (anc > b->length) anc = b->length;
   b->ancestors = anc;
   uint64_t old = c->tree.length;
+  if ((rc = check_tree_capacity(c, b->length))) { /* before anything is recorded */
+    hc__core_reorg_cleanup(r);
+    return rc;
+  }
   hc_oplog_entry e;
   entry_from_batch(&e, b); /* b->ancestors == anc */
   if (old > anc) {

@@ -869,6 +869,12 @@ static void on_data(rpeer *p, const uint8_t *payload, size_t len) {
     return;
   }
   if (rc == HC_ERR_NOT_AVAILABLE) rc = HC_ERR_BAD_PROOF;
+  if (rc == HC_ERR_TOO_LARGE) {
+    uint64_t l = proof.upgrade_start + proof.upgrade_length;
+    hc_proof_cleanup(&proof);
+    return fail(r, rc, "the remote's signed length %llu: length too large for this storage "
+                "(refused, nothing recorded)", (unsigned long long)l);
+  }
   if (rc) {
     hc_proof_cleanup(&proof);
     if (req.kind == REQ_BLOCK)

@@ -167,7 +167,7 @@ static void proc_kill(proc *p) {
 static int exit_code(const proc *p) {
   if (!p->done) return -1;
   if (WIFEXITED(p->status)) return WEXITSTATUS(p->status);
-  return 128 + WTERMSIG(p->status);
+  return 1000 + WTERMSIG(p->status); /* killed by a signal (not an exit status) */
 }
 
 /* Peak RSS (VmHWM) in MiB and CPU seconds (user + system) of a live process. */
@@ -319,7 +319,7 @@ static void start_clone(server *s, const char *name) {
 }
 
 /* The honest clone finished within the bound, exit 0, and its copy verifies. */
-static double finish_clone(void) {
+static double finish_clone(double bound) {
   if (!proc_wait(&honest.p, 20)) {
     FAILF("the honest clone did not finish within 20 s");
     proc_kill(&honest.p);
@@ -327,7 +327,7 @@ static double finish_clone(void) {
   }
   double t = honest.p.t1 - honest.p.t0;
   if (exit_code(&honest.p) != 0) FAILF("the honest clone failed (exit %d, see %s)", exit_code(&honest.p), honest.log);
-  else if (t > CLONE_BOUND_S) FAILF("the honest clone took %.2f s (bound %.1f s)", t, CLONE_BOUND_S);
+  else if (t > bound) FAILF("the honest clone took %.2f s (bound %.1f s)", t, bound);
   const char *v[] = {"verify", honest.dir, NULL};
   if (exit_code(&honest.p) == 0 && run_cmd(v, 30) != 0) FAILF("the honest clone does not verify");
   return t;
@@ -345,6 +345,9 @@ struct hp {
   hc_mux_channel *ch;
   uint8_t key[32], dkey[32];
   bool initiator, remote_open, dead;
+  uint8_t *frame; /* capture mode: the protomux frame made instead of sent */
+  size_t frame_len;
+  bool capture;
   hp_msg_fn on_msg;
   void (*on_open)(hp *h);
   void *user;
@@ -377,6 +380,13 @@ static void hp_open_channel(hp *h) {
 
 static int hp_send_frame(void *user, const uint8_t *frame, size_t len) {
   hp *h = user;
+  if (h->capture && !h->frame) {
+    h->frame = malloc(len);
+    if (!h->frame) die("oom");
+    memcpy(h->frame, frame, len);
+    h->frame_len = len;
+    return HC_OK;
+  }
   return hc_ss_write(h->ss, frame, len);
 }
 static int hp_mux_open(void *user, hc_mux_channel *ch, const uint8_t *hs, size_t len) {
@@ -445,6 +455,7 @@ static void hp_free(hp *h) {
   if (h->fd >= 0) close(h->fd);
   hc_mux_free(h->mux);
   hc_ss_free(h->ss);
+  free(h->frame);
   free(h);
 }
 
@@ -464,13 +475,15 @@ static void hp_pump(hp *h, int timeout_ms, bool do_read) {
     return;
   }
   if (poll(&pf, 1, timeout_ms) <= 0) return;
-  if (pf.revents & POLLOUT) {
+  while (pf.revents & POLLOUT) { /* until the socket is full */
     const uint8_t *d;
     size_t n;
     hc_ss_pending_out(h->ss, &d, &n);
+    if (!n) break;
     ssize_t w = send(h->fd, d, n, MSG_NOSIGNAL);
     if (w > 0) hc_ss_consume_out(h->ss, (size_t)w);
-    else if (w < 0 && errno != EAGAIN && errno != EINTR) h->dead = true;
+    if (w < 0 && errno != EAGAIN && errno != EINTR) h->dead = true;
+    if (w <= 0) break;
   }
   if (do_read && (pf.revents & (POLLIN | POLLHUP | POLLERR))) {
     static uint8_t buf[65536];
@@ -541,17 +554,20 @@ static void key_of(const server *s, uint8_t key[32]) {
 
 typedef struct bounds {
   double rss_mb, cpu_s;
+  double clone_s; /* 0: CLONE_BOUND_S */
 } bounds;
 
 static void check_server(const char *name, server *s, bounds b, double attack_s, const char *extra) {
   double rss, cpu;
+  double cb = b.clone_s > 0 ? b.clone_s : CLONE_BOUND_S;
+  double clone_t = finish_clone(cb);
+  usleep(300000); /* work the attack left queued shows up as CPU here */
   proc_usage(s->p.pid, &rss, &cpu);
-  double clone_t = finish_clone();
   if (rss > b.rss_mb) FAILF("server peak RSS %.1f MiB over its bound %.0f MiB", rss, b.rss_mb);
   if (cpu > b.cpu_s) FAILF("server CPU %.2f s over its bound %.2f s", cpu, b.cpu_s);
   printf("RESULT case=%s scale=%d attack_s=%.1f server_peak_rss_mb=%.1f (bound %.0f) server_cpu_s=%.2f "
-         "(bound %.2f) honest_clone_s=%.2f %s\n",
-         name, scale, attack_s, rss, b.rss_mb, cpu, b.cpu_s, clone_t, extra ? extra : "");
+         "(bound %.2f) honest_clone_s=%.2f (bound %.1f) %s\n",
+         name, scale, attack_s, rss, b.rss_mb, cpu, b.cpu_s, clone_t, cb, extra ? extra : "");
   fflush(stdout);
   stop_server(s);
 }
@@ -570,11 +586,10 @@ static void case_range_drop(void) {
   double t0 = now_s();
   /* fill 2^28 blocks (8192 pages of the old bitfield), then drop "everything" many times:
    * the old code walked every stored page bit by bit per drop */
-  hc_msg_range fill = {false, 1, 1ULL << 28};
+  hc_msg_range fill = {false, 1, 8000ULL * 32768};
   hp_send(h, HC_MSG_RANGE, &fill);
   hp_flush(h, t0 + 5, true);
   usleep(200000);
-  start_clone(&s, "range-drop");
   int drops = 40 * scale;
   hc_mux_cork(h->mux);
   for (int i = 0; i < drops; i++) {
@@ -583,10 +598,11 @@ static void case_range_drop(void) {
   }
   hc_mux_uncork(h->mux);
   hp_flush(h, t0 + 10, true);
+  start_clone(&s, "range-drop"); /* behind the drops */
   while (!proc_poll(&honest.p) && now_s() < t0 + 6) hp_pump(h, 20, true);
   char extra[100];
   snprintf(extra, sizeof extra, "drops=%d", drops);
-  check_server("range-drop", &s, (bounds){48, 1.0 + 0.02 * drops}, now_s() - t0, extra);
+  check_server("range-drop", &s, (bounds){48, 1.0 + 0.02 * drops, 0}, now_s() - t0, extra);
   hp_free(h);
 }
 
@@ -616,7 +632,6 @@ static void case_cancel_flood(void) {
   hc_mux_uncork(h->mux);
   hp_flush(h, t0 + 10, false);
   usleep(300000);
-  start_clone(&s, "cancel-flood");
   hc_mux_cork(h->mux);
   for (int i = 0; i < ncancel; i++) {
     hc_msg_cancel c = {(uint64_t)(nreq + 1 + i)}; /* absent: a full scan each in the old code */
@@ -624,23 +639,32 @@ static void case_cancel_flood(void) {
   }
   hc_mux_uncork(h->mux);
   hp_flush(h, t0 + 15, false);
+  start_clone(&s, "cancel-flood"); /* behind the cancels */
   while (!proc_poll(&honest.p) && now_s() < t0 + 8) hp_pump(h, 20, false);
   char extra[100];
   snprintf(extra, sizeof extra, "requests=%d cancels=%d", nreq, ncancel);
-  check_server("cancel-flood", &s, (bounds){64, 2.0 + 1e-5 * ncancel}, now_s() - t0, extra);
+  check_server("cancel-flood", &s, (bounds){64, 2.0 + 1e-5 * ncancel, 0}, now_s() - t0, extra);
   hp_free(h);
 }
 
-/* A flood of one message kind for `secs`, in 64 KiB protomux batches, reading or not. */
+/* A flood of one message kind for `secs`, reading or not: one protomux batch frame of 4096
+ * messages is made once, then encrypted again and again (secret-stream messages cannot be
+ * replayed) as fast as the socket takes it. Returns the bytes of messages sent. */
 static uint64_t flood(hp *h, uint64_t type, const void *msg, double secs, bool do_read) {
+  if (!h->frame) {
+    h->capture = true;
+    hc_mux_cork(h->mux);
+    for (int i = 0; i < 4096; i++) hp_send(h, type, msg);
+    hc_mux_uncork(h->mux);
+    h->capture = false;
+    if (!h->frame) die("no frame captured");
+  }
   double end = now_s() + secs;
   uint64_t sent = 0;
   while (!h->dead && now_s() < end) {
-    if (hp_pending(h) < (1u << 20)) {
-      hc_mux_cork(h->mux);
-      for (int i = 0; i < 4096; i++) hp_send(h, type, msg);
-      hc_mux_uncork(h->mux);
-      sent += 4096;
+    while (hp_pending(h) < (512u << 10)) {
+      if (hc_ss_write(h->ss, h->frame, h->frame_len)) h->dead = true;
+      sent += h->frame_len;
     }
     hp_pump(h, 2, do_read);
     proc_poll(&honest.p);
@@ -664,9 +688,11 @@ static void case_read_fairness(void) {
   start_clone(&s, "read-fairness");
   uint64_t sent = flood(h, HC_MSG_UNWANT, &uw, secs - 0.5, true);
   char extra[100];
-  snprintf(extra, sizeof extra, "unwants=%llu (%.0f MB)", (unsigned long long)sent, sent * 8 / 1e6);
+  snprintf(extra, sizeof extra, "unwant_mb=%.0f", sent / 1e6);
   /* the server may use all the CPU the flood asks for, not more */
-  check_server("read-fairness", &s, (bounds){48, 1.2 * secs + 0.5}, now_s() - t0, extra);
+  /* a clone takes ~0.2 s beside the flood; starved (one connection read until it runs dry)
+   * it took 2.6 s at this scale and failed at bigger ones */
+  check_server("read-fairness", &s, (bounds){48, 1.2 * secs + 0.5, 1.5}, now_s() - t0, extra);
   hp_free(h);
 }
 
@@ -696,9 +722,8 @@ static void case_output_flood(void) {
     wants = flood(w, HC_MSG_WANT, &wm, 1.0 * scale, false);
   }
   char extra[160];
-  snprintf(extra, sizeof extra, "syncs=%llu (%.0f MB) wants=%llu", (unsigned long long)sent, sent * 9 / 1e6,
-           (unsigned long long)wants);
-  check_server("output-flood", &s, (bounds){48, 1.2 * (secs + scale) + 0.5}, now_s() - t0, extra);
+  snprintf(extra, sizeof extra, "sync_mb=%.0f want_mb=%.0f (never read)", sent / 1e6, wants / 1e6);
+  check_server("output-flood", &s, (bounds){48, 1.2 * (secs + scale) + 0.5, 0}, now_s() - t0, extra);
   hp_free(h);
   hp_free(w);
 }
@@ -730,7 +755,7 @@ static void case_remote_bitfield(void) {
     for (int c = 0; c < nconn; c++) hp_pump(hs[c], 1, true);
   char extra[100];
   snprintf(extra, sizeof extra, "connections=%d ranges_each=%d", nconn, nmsg);
-  check_server("remote-bitfield", &s, (bounds){64, 2.0 * scale}, now_s() - t0, extra);
+  check_server("remote-bitfield", &s, (bounds){64, 2.0 * scale, 0}, now_s() - t0, extra);
   for (int c = 0; c < nconn; c++) hp_free(hs[c]);
 }
 
@@ -755,19 +780,19 @@ static void case_pending_handshakes(void) {
   if (!fds) die("oom");
   double t0 = now_s();
   for (int i = 0; i < n; i++) fds[i] = tcp_connect(s.port); /* and then silence */
-  usleep(300000);
+  usleep(5500000); /* past the first keep-alive deadline (5 s), where the old loop began to spin */
   double rss0, cpu0;
   proc_usage(s.p.pid, &rss0, &cpu0);
   start_clone(&s, "pending-handshakes");
-  sleep_polling(3.0);
+  sleep_polling(2.0);
   double rss1, cpu1;
   proc_usage(s.p.pid, &rss1, &cpu1);
   double idle_cpu = cpu1 - cpu0 - 0.0;
   char extra[120];
-  snprintf(extra, sizeof extra, "pending=%d cpu_over_3s=%.2f", n, idle_cpu);
+  snprintf(extra, sizeof extra, "pending=%d cpu_over_2s=%.2f", n, idle_cpu);
   /* the clone's own service is ~0.1 s; a busy loop costs ~1 s per second */
-  if (idle_cpu > 0.5) FAILF("server used %.2f CPU-s in 3 s with %d pending handshakes", idle_cpu, n);
-  check_server("pending-handshakes", &s, (bounds){48, 1.0}, now_s() - t0, extra);
+  if (idle_cpu > 0.4) FAILF("server used %.2f CPU-s in 2 s with %d pending handshakes", idle_cpu, n);
+  check_server("pending-handshakes", &s, (bounds){48, 1.0, 0}, now_s() - t0, extra);
   for (int i = 0; i < n; i++)
     if (fds[i] >= 0) close(fds[i]);
   free(fds);
@@ -793,7 +818,7 @@ static void case_emfile(void) {
   char extra[120];
   snprintf(extra, sizeof extra, "silent_connections=%d nofile=40 cpu_over_3s=%.2f", n, cpu1 - cpu0);
   if (cpu1 - cpu0 > 0.5) FAILF("server used %.2f CPU-s in 3 s at its descriptor limit", cpu1 - cpu0);
-  check_server("emfile", &s, (bounds){48, 1.0}, now_s() - t0, extra);
+  check_server("emfile", &s, (bounds){48, 1.0, 0}, now_s() - t0, extra);
   for (int i = 0; i < n; i++)
     if (fds[i] >= 0) close(fds[i]);
   free(fds);
@@ -833,7 +858,7 @@ static void case_frame_buffers(void) {
   usleep(500000);
   char extra[100];
   snprintf(extra, sizeof extra, "connections=%d partial_frame_mb=15", nconn);
-  check_server("frame-buffers", &s, (bounds){96, 3.0}, now_s() - t0, extra);
+  check_server("frame-buffers", &s, (bounds){96, 3.0, 0}, now_s() - t0, extra);
   if (!old_flags && !file_contains(s.log, "memory budget"))
     FAILF("no peer was dropped with a memory-budget line in %s", s.log);
   for (int c = 0; c < nconn; c++) hp_free(hs[c]);
@@ -846,7 +871,7 @@ typedef struct liar {
   int mode; /* 8 upgrade storm, 9 unrequested data, 10 absurd length */
   uint64_t length;
   uint8_t pk[32], sk[64];
-  uint64_t requests, upgrades;
+  uint64_t requests, upgrades, streamed;
 } liar;
 
 static void liar_open(hp *h) {
@@ -946,6 +971,7 @@ static proc run_liar(const char *name, liar *l, const char *const *extra, double
       hc_mux_cork(h->mux); /* data nobody asked for, as fast as the clone reads it */
       for (int i = 0; i < 16; i++) hp_send(h, HC_MSG_DATA, &junk);
       hc_mux_uncork(h->mux);
+      l->streamed += 16 * 65536;
     }
     hp_pump(h, 5, true);
     if (h->dead) break;
@@ -1052,7 +1078,8 @@ static void case_clone_stall(void) {
     stop_server(&s);
   }
   char ex[160];
-  snprintf(ex, sizeof ex, "unrequested_data_mb_streamed=? sigterm=143 sigint=130");
+  snprintf(ex, sizeof ex, "unrequested_data_mb=%.0f then: clone --live SIGTERM -> 143, SIGINT -> 130",
+           l.streamed / 1e6);
   report_client("clone-stall", &p, limit, ex);
 }
 

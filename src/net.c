@@ -301,15 +301,16 @@ static bool evict_pending(hc_net *n, const char *why) {
   return false;
 }
 
+static bool listener_ready(hc_net *n) {
+  struct pollfd p = {n->listen_fd, POLLIN, 0};
+  return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 static void do_accept(hc_net *n) {
   for (int k = 0; k < ACCEPTS_PER_ROUND; k++) {
-    /* full: make room from a peer still in its handshake (if every slot holds an established
-     * peer, the new one is refused below) */
-    if (live_conns(n) >= n->limits.max_connections)
-      evict_pending(n, "evicted: the connection limit is reached and this peer had not "
-                       "finished its handshake");
     int fd = accept4(n->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+    /* out of descriptors with a peer waiting: make room from one still in its handshake */
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && listener_ready(n) &&
         evict_pending(n, "evicted: out of file descriptors and this peer had not finished "
                          "its handshake"))
       fd = accept4(n->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -323,7 +324,10 @@ static void do_accept(hc_net *n) {
       }
       return;
     }
-    if (live_conns(n) >= n->limits.max_connections) {
+    /* full: make room from a peer still in its handshake, else refuse the new one */
+    if (live_conns(n) >= n->limits.max_connections &&
+        !evict_pending(n, "evicted: the connection limit is reached and this peer had not "
+                          "finished its handshake")) {
       close(fd);
       n->stats.refused++;
       continue;

@@ -283,11 +283,23 @@ int hc_rb_or_words(hc_rbits *b, uint64_t start, const uint8_t *words, size_t n) 
   for (size_t w = 0; w < n && !rc; w++) {
     uint32_t v = (uint32_t)words[4 * w] | (uint32_t)words[4 * w + 1] << 8 |
                  (uint32_t)words[4 * w + 2] << 16 | (uint32_t)words[4 * w + 3] << 24;
+    if (v && start % 32 == 0 && 32 * (uint64_t)w <= UINT64_MAX - 31 - start) {
+      /* aligned (what peers send): the word lands whole in one page, no per-bit work */
+      uint64_t bit = start + 32 * (uint64_t)w, p = bit / PB;
+      if (p != cur) {
+        if (any) rc = set_page_bits(b, cur, mask, true);
+        memset(mask, 0, sizeof mask);
+        cur = p;
+      }
+      mask[(bit % PB) / 64] |= (uint64_t)v << (bit % 64);
+      any = true;
+      continue;
+    }
     while (v && !rc) {
       int k = __builtin_ctz(v);
       v &= v - 1;
       uint64_t off = 32 * (uint64_t)w + (uint64_t)k;
-      if (off > UINT64_MAX - start) return rc;
+      if (off > UINT64_MAX - start) goto done; /* past 2^64 - 1: nothing to set */
       uint64_t bit = start + off, p = bit / PB;
       if (p != cur) {
         if (any) rc = set_page_bits(b, cur, mask, true);
@@ -299,6 +311,7 @@ int hc_rb_or_words(hc_rbits *b, uint64_t start, const uint8_t *words, size_t n) 
       any = true;
     }
   }
+done:
   if (!rc && any) rc = set_page_bits(b, cur, mask, true);
   return rc;
 }
@@ -345,6 +358,11 @@ uint64_t hc_rb_next_clear(const hc_rbits *b, uint64_t i) {
   }
 }
 
+/* What malloc really holds: each allocation rounded up to 16 bytes plus its 16-byte header
+ * (so budgets follow RSS, not just payload). */
+static size_t alloc_bytes(size_t n) { return ((n + 15) & ~(size_t)15) + 16; }
+
 size_t hc_rb_memory(const hc_rbits *b) {
-  return b->nodes * sizeof(hc_rb_node) + b->pages * HC_RB_PAGE_WORDS * sizeof(uint64_t);
+  return b->nodes * alloc_bytes(sizeof(hc_rb_node)) +
+         b->pages * alloc_bytes(HC_RB_PAGE_WORDS * sizeof(uint64_t));
 }

@@ -110,6 +110,15 @@ static void test_costs(void) {
   for (uint64_t k = 0; k < 8192; k++) CHECK_OK(hc_rb_set_range(&b, (2 * k + 1) * 32768, 32768, true));
   printf("8192 page-sized ranges: %zu bytes\n", hc_rb_memory(&b));
   CHECK(hc_rb_memory(&b) < 8192 * 128);
+  /* bitfield words running past 2^64 - 1: the bits before it are set, nothing wraps */
+  hc_rb_free(&b);
+  uint8_t ones[8];
+  memset(ones, 0xff, sizeof ones);
+  CHECK_OK(hc_rb_or_words(&b, UINT64_MAX - 40, ones, 2));
+  CHECK(hc_rb_get(&b, UINT64_MAX - 40));
+  CHECK(hc_rb_get(&b, UINT64_MAX - 1));
+  CHECK(!hc_rb_get(&b, 0));
+  CHECK(!hc_rb_get(&b, 23));
   /* adjacent runs merge into one node */
   hc_rb_free(&b);
   for (uint64_t k = 0; k < 1000; k++) CHECK_OK(hc_rb_set_range(&b, k * 1000, 1000, true));

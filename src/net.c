@@ -19,7 +19,7 @@
 
 #define READ_CHUNK (256 * 1024)
 #define ACCEPTS_PER_ROUND 64     /* then the connections get their turn */
-#define ACCEPT_PAUSE_MS 250      /* after accept failed (EMFILE, ENFILE, ENOBUFS, ...) */
+#define ACCEPT_PAUSE_MS 250      /* after accept ran out of resources (EMFILE, ENFILE, ...) */
 
 typedef struct conn {
   int fd;
@@ -315,9 +315,10 @@ static void do_accept(hc_net *n) {
                          "its handshake"))
       fd = accept4(n->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        /* EMFILE and friends: the listener stays readable, so polling it again would spin;
+      /* a connection that failed before we took it (ECONNABORTED, EPROTO, ...): next one */
+      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        /* out of resources: the listener stays readable, so polling it again would spin;
          * pause accepting until a descriptor frees (a connection closes) or a while passes */
         n->accept_paused_until = hc_net_now_ms() + ACCEPT_PAUSE_MS;
         n->stats.accept_pauses++;

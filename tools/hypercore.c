@@ -1161,7 +1161,11 @@ static hc_replicator *new_replicator(net_state *st, bool initiator) {
 /* Long-running commands stop cleanly on SIGTERM / SIGINT: connections closed, the core
  * flushed and closed; serve exits 0, clone and get exit 128 + the signal (143 / 130). */
 static volatile sig_atomic_t stop_signal;
-static void on_stop_signal(int sig) { stop_signal = sig; }
+static hc_net *volatile stop_net; /* a loop with no until-callback of ours (get --connect) */
+static void on_stop_signal(int sig) {
+  stop_signal = sig;
+  if (stop_net) hc_net_stop(stop_net); /* a flag: seen when poll returns with EINTR */
+}
 static void catch_stop_signals(struct sigaction *old_term, struct sigaction *old_int) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -1291,8 +1295,15 @@ static int get_remote(ctx *c, const char *dir, uint64_t index, const char *conne
     if ((ret = connect_to(c, &st, net, connect))) goto out_net;
     /* wait for the remote's length first, so an index past our length can be requested */
     hc_replicator_download(st.r, st.core, index, index + 1);
+    struct sigaction old_term, old_int;
+    stop_net = net;
+    catch_stop_signals(&old_term, &old_int);
     rc = hc_net_get(net, st.r, st.core, index, (int)(timeout > 0x7fffffff ? 0x7fffffff : timeout), &buf, &len);
-    if (rc == HC_ERR_TIMEOUT) ret = fail(c, "timed out waiting for block %" PRIu64, index);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    stop_net = NULL;
+    if (stop_signal) ret = 128 + stop_signal;
+    else if (rc == HC_ERR_TIMEOUT) ret = fail(c, "timed out waiting for block %" PRIu64, index);
     else if (rc == HC_ERR_CLOSED) ret = fail(c, "%s", st.conn_err ? st.conn_msg : "remote closed the connection");
     else if (rc) ret = block_fail(c, rc, index, hc_core_length(st.core));
   out_net:
@@ -1515,7 +1526,8 @@ static const cmd_def commands[] = {
     {"get", "DIR INDEX [--connect HOST:PORT] [--timeout MS]", "write block INDEX to stdout",
      "Writes the raw bytes of block INDEX to stdout.\n"
      "  --connect HOST:PORT   if the block is not local, fetch it (verified) from a peer\n"
-     "  --timeout MS          give up after MS milliseconds (default 30000)\n",
+     "  --timeout MS          give up after MS milliseconds (default 30000)\n"
+     "While fetching, SIGTERM / SIGINT close the connection and the core: exit 143 / 130.\n",
      opts_get, 2, 2, cmd_get},
     {"cat", "DIR [--start N] [--end M]", "write blocks [N, M) to stdout",
      "Writes the raw bytes of blocks [N, M) to stdout, in order (default: all blocks).\n",

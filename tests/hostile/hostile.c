@@ -1115,10 +1115,24 @@ static void case_clone_stall(void) {
       FAILF("clone --live exited %d on signal %d (wanted %d)", exit_code(&c), sigs[k], 128 + sigs[k]);
     proc_kill(&c);
     check_clone_dir(cdir, BLOCKS);
+    /* get --connect waiting for a block the server does not have: the same signal, the same
+     * exit (into a directory made with `create --key`) */
+    char gdir[600];
+    snprintf(gdir, sizeof gdir, "%s/get-%d", tmp, k);
+    const char *cr[] = {"create", gdir, "--key", s.keyhex, NULL};
+    if (run_cmd(cr, 10) != 0) FAILF("create --key for get failed");
+    const char *ga[] = {"get", gdir, "100000", "--connect", conn, "--timeout", "20000", NULL};
+    proc g = spawn(ga, NULL, clog, 0);
+    usleep(800000);
+    kill(g.pid, sigs[k]);
+    if (!proc_wait(&g, 3)) FAILF("get --connect ignored signal %d", sigs[k]);
+    else if (exit_code(&g) != 128 + sigs[k])
+      FAILF("get --connect exited %d on signal %d (wanted %d)", exit_code(&g), sigs[k], 128 + sigs[k]);
+    proc_kill(&g);
     stop_server(&s);
   }
-  char ex[160];
-  snprintf(ex, sizeof ex, "unrequested_data_mb=%.0f then: clone --live SIGTERM -> 143, SIGINT -> 130",
+  char ex[200];
+  snprintf(ex, sizeof ex, "unrequested_data_mb=%.0f then: clone --live and get --connect: SIGTERM -> 143, SIGINT -> 130",
            l.streamed / 1e6);
   /* decrypting what the liar streams until the stall limit (2 s) is the clone's whole cost */
   report_client("clone-stall", &p, limit, 4.0, ex);

@@ -343,17 +343,22 @@ static void do_accept(hc_net *n) {
   }
 }
 
-/* Over the global budget, the connection holding the most memory goes first. */
+/* Over the global budget, the connection holding the most memory goes first; answers waiting
+ * for it to read (up to max_output) do not count against it: a fast honest downloader holds
+ * megabytes of our output, a hostile peer holds what it sent us. */
 static void enforce_global_budget(hc_net *n) {
   for (;;) {
-    size_t total = 0, worst = 0;
+    size_t total = 0, worst = 0, worst_score = 0;
     conn *victim = NULL;
     for (size_t i = 0; i < n->nconns; i++) {
       conn *c = &n->conns[i];
       if (c->dead) continue;
-      size_t m = hc_replicator_memory(c->r);
+      size_t m = hc_replicator_memory(c->r), out = output_backlog(c);
+      if (out > n->limits.max_output) out = n->limits.max_output;
+      size_t score = m > out ? m - out : 0;
       total += m;
-      if (m > worst) {
+      if (!victim || score > worst_score) {
+        worst_score = score;
         worst = m;
         victim = c;
       }

@@ -38,5 +38,6 @@
 #include "hypercore/net.h"
 #include "hypercore/multisig.h"
 #include "hypercore/store.h"
+#include "hypercore/limits.h"
 
 #endif

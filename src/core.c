@@ -1597,9 +1597,28 @@ int hc__core_defer_end(hc_core *c) {
   return c->deferring ? HC_OK : defer_flush(c);
 }
 
+/* Can the tree file hold the nodes of a tree of `length` blocks? Checked before an upgrade is
+ * recorded: a validly signed but absurd length (2^40 blocks and more) must be refused while
+ * the directory still verifies, not fail when the tree is flushed after the oplog has it. The
+ * last leaf has the highest slot; a file shorter than that gets a zero slot written there (a
+ * hole reads as zeros anyway), which fails on a file system that cannot be that large. */
+static int check_tree_capacity(hc_core *c, uint64_t length) {
+  if (!length) return HC_OK;
+  if (length > (UINT64_MAX / HC_TREE_SLOT_BYTES - 1) / 2) return HC_ERR_TOO_LARGE;
+  uint64_t end = (2 * (length - 1) + 1) * HC_TREE_SLOT_BYTES;
+  if (end > (uint64_t)INT64_MAX) return HC_ERR_TOO_LARGE;
+  uint64_t size = 0, alloc = 0;
+  if (hc_storage_stat(c->tree.file, &size, &alloc) == HC_OK && size >= end) return HC_OK;
+  static const uint8_t zero[HC_TREE_SLOT_BYTES];
+  int rc = hc_storage_write(c->tree.file, end - HC_TREE_SLOT_BYTES, zero, sizeof zero);
+  if (rc == HC_ERR_IO || rc == HC_ERR_NOMEM || rc == HC_ERR_TOO_LARGE) return HC_ERR_TOO_LARGE;
+  return rc;
+}
+
 /* Stores a verified batch (+ block) through one oplog entry. */
 static int store_verified(hc_core *c, const hc_proof *p, hc_merkle_batch *b, bool *stored_block) {
   int rc = HC_OK;
+  if (b->upgraded && b->length > c->tree.length && (rc = check_tree_capacity(c, b->length))) return rc;
   bool defer = c->deferring > 0 && !c->durable;
   bool has_block = p->has_block && !hc_bitfield_get(&c->bitfield, p->block_index);
   uint64_t old_len = c->tree.length;
@@ -1825,6 +1844,10 @@ int hc__core_reorg_apply(hc_core *c, hc_reorg *r, uint64_t *ancestors) {
   if (anc > b->length) anc = b->length;
   b->ancestors = anc;
   uint64_t old = c->tree.length;
+  if ((rc = check_tree_capacity(c, b->length))) { /* before anything is recorded */
+    hc__core_reorg_cleanup(r);
+    return rc;
+  }
   hc_oplog_entry e;
   entry_from_batch(&e, b); /* b->ancestors == anc */
   if (old > anc) {

@@ -13,10 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hypercore/limits.h"
 #include "hypercore/net.h"
 #include "hypercore/session.h"
 
 #define READ_CHUNK (256 * 1024)
+#define ACCEPTS_PER_ROUND 64     /* then the connections get their turn */
+#define ACCEPT_PAUSE_MS 250      /* after accept ran out of resources (EMFILE, ENFILE, ...) */
 
 typedef struct conn {
   int fd;
@@ -43,7 +46,34 @@ struct hc_net {
   void *user;
   bool stop;
   uint8_t *buf;
+  hc_net_limits limits; /* every field resolved (no zeros) */
+  hc_net_stats stats;
+  uint64_t accept_paused_until;
 };
+
+static void resolve_limits(hc_net_limits *l) {
+  if (!l->max_connections) l->max_connections = HC_DEFAULT_MAX_CONNECTIONS;
+  if (!l->max_memory) l->max_memory = HC_DEFAULT_NET_MEMORY;
+  if (!l->conn_max_memory) l->conn_max_memory = HC_DEFAULT_CONN_MEMORY;
+  if (!l->max_output) l->max_output = HC_DEFAULT_MAX_OUTPUT;
+  if (!l->read_budget || l->read_budget > READ_CHUNK) l->read_budget = READ_CHUNK;
+}
+
+static void apply_conn_limits(hc_net *n, hc_replicator *r) {
+  hc_replicator_limits rl = {HC_REPLICATOR_LIMITS_VERSION, n->limits.conn_max_memory};
+  hc_replicator_set_limits(r, &rl);
+}
+
+int hc_net_set_limits(hc_net *n, const hc_net_limits *l) {
+  if (!n || !l || l->version < 1 || l->version > HC_NET_LIMITS_VERSION) return HC_ERR_INVALID_ARG;
+  n->limits = *l;
+  n->limits.version = HC_NET_LIMITS_VERSION;
+  resolve_limits(&n->limits);
+  for (size_t i = 0; i < n->nconns; i++) apply_conn_limits(n, n->conns[i].r);
+  return HC_OK;
+}
+
+void hc_net_get_stats(const hc_net *n, hc_net_stats *out) { *out = n->stats; }
 
 uint64_t hc_net_now_ms(void) {
   struct timespec ts;
@@ -60,6 +90,8 @@ int hc_net_new(hc_net **out, hc_net_close_cb on_close, void *user) {
     return HC_ERR_NOMEM;
   }
   n->listen_fd = -1;
+  n->limits.version = HC_NET_LIMITS_VERSION;
+  resolve_limits(&n->limits);
   n->on_close = on_close;
   n->user = user;
   *out = n;
@@ -99,6 +131,7 @@ int hc_net_add_socket(hc_net *n, int fd, hc_replicator *r) {
     n->conns_cap = cap;
   }
   set_nonblock(fd);
+  apply_conn_limits(n, r);
   n->conns[n->nconns].fd = fd;
   n->conns[n->nconns].r = r;
   n->conns[n->nconns].dead = false;
@@ -208,6 +241,13 @@ static bool flush_conn(conn *c) {
   }
 }
 
+static size_t output_backlog(conn *c) {
+  const uint8_t *d;
+  size_t len;
+  hc_replicator_pending_out(c->r, &d, &len);
+  return len;
+}
+
 static bool wants_write(conn *c) {
   const uint8_t *d;
   size_t len;
@@ -218,6 +258,8 @@ static bool wants_write(conn *c) {
 static void kill_conn(hc_net *n, conn *c, int err, const char *msg) {
   if (c->dead) return;
   c->dead = true;
+  if (err == HC_ERR_BUDGET) n->stats.over_budget++;
+  if (n->accept_paused_until) n->accept_paused_until = 0; /* a descriptor frees */
   if (n->on_close) n->on_close(n->user, n, c->r, err, msg);
 }
 
@@ -225,7 +267,7 @@ static void reap(hc_net *n) {
   size_t k = 0;
   for (size_t i = 0; i < n->nconns; i++) {
     if (n->conns[i].dead) {
-      close(n->conns[i].fd);
+      if (n->conns[i].fd >= 0) close(n->conns[i].fd);
       hc_replicator_free(n->conns[i].r);
     } else {
       n->conns[k++] = n->conns[i];
@@ -238,16 +280,96 @@ static void reap(hc_net *n) {
   n->nwatches = k;
 }
 
+static size_t live_conns(const hc_net *n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n->nconns; i++) k += !n->conns[i].dead;
+  return k;
+}
+
+/* Drops the oldest connection still in its Noise handshake, closing its descriptor at once
+ * (the cheapest connections to open are the ones that must not block the others). */
+static bool evict_pending(hc_net *n, const char *why) {
+  for (size_t i = 0; i < n->nconns; i++) {
+    conn *c = &n->conns[i];
+    if (c->dead || hc_replicator_ready(c->r)) continue;
+    kill_conn(n, c, HC_ERR_BUSY, why);
+    close(c->fd);
+    c->fd = -1;
+    n->stats.evicted_pending++;
+    return true;
+  }
+  return false;
+}
+
+static bool listener_ready(hc_net *n) {
+  struct pollfd p = {n->listen_fd, POLLIN, 0};
+  return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 static void do_accept(hc_net *n) {
-  for (;;) {
+  for (int k = 0; k < ACCEPTS_PER_ROUND; k++) {
     int fd = accept4(n->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0) return;
+    /* out of descriptors with a peer waiting: make room from one still in its handshake */
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && listener_ready(n) &&
+        evict_pending(n, "evicted: out of file descriptors and this peer had not finished "
+                         "its handshake"))
+      fd = accept4(n->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0) {
+      /* a connection that failed before we took it (ECONNABORTED, EPROTO, ...): next one */
+      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        /* out of resources: the listener stays readable, so polling it again would spin;
+         * pause accepting until a descriptor frees (a connection closes) or a while passes */
+        n->accept_paused_until = hc_net_now_ms() + ACCEPT_PAUSE_MS;
+        n->stats.accept_pauses++;
+      }
+      return;
+    }
+    /* full: make room from a peer still in its handshake, else refuse the new one */
+    if (live_conns(n) >= n->limits.max_connections &&
+        !evict_pending(n, "evicted: the connection limit is reached and this peer had not "
+                          "finished its handshake")) {
+      close(fd);
+      n->stats.refused++;
+      continue;
+    }
     hc_replicator *r = n->on_accept ? n->on_accept(n->accept_user, n) : NULL;
     if (!r) {
       close(fd);
       continue;
     }
+    n->stats.accepted++;
     hc_net_add_socket(n, fd, r);
+  }
+}
+
+/* Over the global budget, the connection holding the most memory goes first; answers waiting
+ * for it to read (up to max_output) do not count against it: a fast honest downloader holds
+ * megabytes of our output, a hostile peer holds what it sent us. */
+static void enforce_global_budget(hc_net *n) {
+  for (;;) {
+    size_t total = 0, worst = 0, worst_score = 0;
+    conn *victim = NULL;
+    for (size_t i = 0; i < n->nconns; i++) {
+      conn *c = &n->conns[i];
+      if (c->dead) continue;
+      size_t m = hc_replicator_memory(c->r), out = output_backlog(c);
+      if (out > n->limits.max_output) out = n->limits.max_output;
+      size_t score = m > out ? m - out : 0;
+      total += m;
+      if (!victim || score > worst_score) {
+        worst_score = score;
+        worst = m;
+        victim = c;
+      }
+    }
+    if (total <= n->limits.max_memory || !victim) return;
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "global memory budget of %.1f MiB exceeded (%.1f MiB in %zu connections): "
+             "dropping the peer holding the most (%.1f MiB)",
+             n->limits.max_memory / 1048576.0, total / 1048576.0, live_conns(n), worst / 1048576.0);
+    kill_conn(n, victim, HC_ERR_BUDGET, msg);
   }
 }
 
@@ -292,7 +414,8 @@ int hc_net_run(hc_net *n, int timeout_ms, hc_net_until_cb until, void *user) {
     uint64_t wake = now + 1000;
     for (size_t i = 0; i < n->nconns; i++) {
       pfds[k].fd = n->conns[i].fd;
-      pfds[k].events = POLLIN | (wants_write(&n->conns[i]) ? POLLOUT : 0);
+      pfds[k].events = (output_backlog(&n->conns[i]) < n->limits.max_output ? POLLIN : 0) |
+                       (wants_write(&n->conns[i]) ? POLLOUT : 0);
       pfds[k].revents = 0;
       k++;
       uint64_t t = hc_replicator_next_timeout(n->conns[i].r);
@@ -304,11 +427,13 @@ int hc_net_run(hc_net *n, int timeout_ms, hc_net_until_cb until, void *user) {
       pfds[k].revents = 0;
       k++;
     }
+    bool accepting = n->listen_fd >= 0 && now >= n->accept_paused_until;
     if (n->listen_fd >= 0) {
-      pfds[k].fd = n->listen_fd;
+      pfds[k].fd = accepting ? n->listen_fd : -1; /* paused: poll ignores negative fds */
       pfds[k].events = POLLIN;
       pfds[k].revents = 0;
       k++;
+      if (!accepting && n->accept_paused_until < wake) wake = n->accept_paused_until;
     }
     int wait = wake > now ? (int)(wake - now) : 0;
     if (timeout_ms >= 0) {
@@ -327,8 +452,10 @@ int hc_net_run(hc_net *n, int timeout_ms, hc_net_until_cb until, void *user) {
       if (c->dead) continue;
       short re = pfds[i].revents;
       if (re & (POLLIN | POLLHUP | POLLERR)) {
+        /* one read of at most read_budget bytes per poll round: a peer that always has more
+         * to send gets its turn again after everyone else (and the listener) had theirs */
         for (;;) {
-          ssize_t got = recv(c->fd, n->buf, READ_CHUNK, 0);
+          ssize_t got = recv(c->fd, n->buf, n->limits.read_budget, 0);
           if (got > 0) {
             int rc = hc_replicator_feed(c->r, n->buf, (size_t)got, now);
             if (rc) {
@@ -340,8 +467,7 @@ int hc_net_run(hc_net *n, int timeout_ms, hc_net_until_cb until, void *user) {
               kill_conn(n, c, HC_ERR_IO, "connection lost");
               break;
             }
-            if ((size_t)got < READ_CHUNK) break;
-            continue;
+            break;
           }
           if (got == 0) {
             kill_conn(n, c, HC_OK, "remote closed the connection");
@@ -352,17 +478,19 @@ int hc_net_run(hc_net *n, int timeout_ms, hc_net_until_cb until, void *user) {
           break;
         }
       }
-      if (!c->dead) {
+      /* timers only when something happened or one is due (not every connection every round) */
+      if (!c->dead && (re || now >= hc_replicator_next_timeout(c->r))) {
         int rc = hc_replicator_tick(c->r, now);
         if (rc) kill_conn(n, c, rc, hc_replicator_error_message(c->r));
       }
     }
+    enforce_global_budget(n);
     for (size_t i = 0; i < nw; i++) {
       if (pfds[nc + i].revents && !n->watches[i].dead) {
         if (n->watches[i].cb(n->watches[i].user, n, n->watches[i].fd)) n->watches[i].dead = true;
       }
     }
-    if (n->listen_fd >= 0 && pfds[nc + nw].revents & POLLIN) do_accept(n);
+    if (accepting && pfds[nc + nw].revents & POLLIN) do_accept(n);
   }
   free(pfds);
   return result;

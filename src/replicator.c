@@ -9,16 +9,19 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "flat_tree.h"
+#include "hypercore/limits.h"
 #include "hypercore/replicate.h"
 #include "messages.h"
 #include "protomux.h"
+#include "remote_bitfield.h"
+#include "request_queue.h"
 #include "secret_stream.h"
 
 #define SEGMENT_BITS (1u << 21)          /* want/bitfield granularity (2^21 blocks) */
 #define DEFAULT_KEEPALIVE_MS 5000
 #define DEFAULT_TIMEOUT_MS 30000         /* nothing received for this long: the peer is gone */
 #define HANDSHAKE_TIMEOUT_MS 15000
-#define RBITS_MAX_PAGES 8192             /* remote bitfield memory cap (32 MiB) */
+#define RBITS_MAX_PAGES 8192             /* cap of our own sparse sets (in flight, exact) */
 #define MAX_SEGMENTS_WANTED 4096
 /* Backpressure on answers: while this much output is waiting for the socket, requests from
  * the remote are queued (as the reference's receiverQueue waits for protomux drain) instead
@@ -26,6 +29,8 @@
 #define OUT_HIGH_WATER (4u << 20)
 #define BATCH_BYTES (64u * 1024u) /* protomux batches of what one input makes us send */
 #define MAX_QUEUED_REQUESTS 65536 /* per channel; the reference keeps at most 512 in flight */
+#define UPGRADE_BACKOFF_MIN_MS 100
+#define UPGRADE_BACKOFF_MAX_MS 10000
 
 /* ---- a sparse bitset for remote "have" bits (hash of 4 KiB pages, capped) ---- */
 
@@ -121,48 +126,6 @@ static int rbits_set(rbits *b, uint64_t i, bool v) {
   uint64_t j = i % HC_BITFIELD_PAGE_BITS;
   if (v) pg[j >> 3] |= (uint8_t)(1u << (j & 7));
   else pg[j >> 3] &= (uint8_t) ~(1u << (j & 7));
-  return HC_OK;
-}
-
-static int rbits_set_range(rbits *b, uint64_t start, uint64_t len, bool v) {
-  if (!v) {
-    /* clearing: only pages that exist matter (a remote may drop 2^64 blocks at once) */
-    for (size_t s = 0; s < b->cap; s++) {
-      if (!b->keys[s]) continue;
-      uint64_t p = b->keys[s] - 1, lo = p * HC_BITFIELD_PAGE_BITS, hi = lo + HC_BITFIELD_PAGE_BITS;
-      uint64_t a = start > lo ? start : lo;
-      uint64_t e = len > UINT64_MAX - start ? UINT64_MAX : start + len;
-      if (e > hi) e = hi;
-      for (uint64_t k = a; k < e; k++) {
-        uint64_t j = k - lo;
-        b->pages[s][j >> 3] &= (uint8_t) ~(1u << (j & 7));
-      }
-    }
-    return HC_OK;
-  }
-  while (len > 0) {
-    uint64_t p = start / HC_BITFIELD_PAGE_BITS, j = start % HC_BITFIELD_PAGE_BITS;
-    uint64_t n = HC_BITFIELD_PAGE_BITS - j;
-    if (n > len) n = len;
-    uint8_t *pg = rbits_page(b, p);
-    if (!pg && v) {
-      int rc = rbits_page_make(b, p, &pg);
-      if (rc) return rc;
-    }
-    if (pg) {
-      for (uint64_t k = j; k < j + n; k++) {
-        if (!(k & 7) && k + 8 <= j + n) {
-          pg[k >> 3] = v ? 0xff : 0;
-          k += 7;
-          continue;
-        }
-        if (v) pg[k >> 3] |= (uint8_t)(1u << (k & 7));
-        else pg[k >> 3] &= (uint8_t) ~(1u << (k & 7));
-      }
-    }
-    start += n;
-    len -= n;
-  }
   return HC_OK;
 }
 
@@ -282,7 +245,7 @@ typedef struct rpeer {
   bool remote_synced;
   uint64_t remote_fork, remote_length, remote_contig, length_acked;
   bool remote_can_upgrade, remote_uploading, remote_downloading, remote_has_manifest;
-  rbits remote_bits;
+  hc_rbits remote_bits; /* sparse: memory follows what the remote announced */
   /* what we tell it */
   bool can_upgrade;
   /* downloading */
@@ -307,9 +270,11 @@ typedef struct rpeer {
   uint64_t *segments_wanted;
   size_t nsegments;
   bool broadcasted_contig;
-  /* remote requests waiting for our output to drain (FIFO ring) */
-  hc_msg_request *rq;
-  size_t rq_head, rq_len, rq_cap;
+  /* remote requests and wants waiting for our output to drain (O(1) cancel) */
+  hc_rqueue rq;
+  bool sync_pending; /* a sync held back while our output is over the high-water mark */
+  /* upgrades answered with noData are asked again after a growing pause */
+  uint64_t upgrade_retry_at, upgrade_backoff;
 } rpeer;
 
 struct hc_replicator {
@@ -328,10 +293,12 @@ struct hc_replicator {
   uint64_t next_id;
   bool handshake_done;
   bool need_release; /* some peer has release set */
+  size_t max_memory; /* 0: no per-connection budget (hc_replicator_set_limits) */
 };
 
 static void core_event(void *user, hc_core *core, hc_core_event ev, uint64_t start,
                        uint64_t length);
+static void check_budget(hc_replicator *r);
 static int send_open(hc_replicator *r, struct rpeer *p);
 static int open_channel(hc_replicator *r, struct rpeer *p);
 static void peer_free(struct rpeer *p);
@@ -414,9 +381,18 @@ static bool can_upgrade_at(rpeer *p, uint64_t remote_length, uint64_t remote_for
   return hc_merkle_get_roots(&c->tree, remote_length, roots, &n) == HC_OK;
 }
 
+static size_t out_backlog(hc_replicator *r);
+
 static void send_sync(rpeer *p) {
   hc_core *c = p->core;
   if (hc_core_fork(c) != p->remote_fork) p->can_upgrade = false;
+  /* a sync is state, not an answer: over the high-water mark only the latest one is sent,
+   * once the output drains (a peer sending syncs without reading cannot grow our output) */
+  if (out_backlog(p->r) >= OUT_HIGH_WATER) {
+    p->sync_pending = true;
+    return;
+  }
+  p->sync_pending = false;
   hc_msg_sync s;
   memset(&s, 0, sizeof s);
   s.fork = hc_core_fork(c);
@@ -437,14 +413,14 @@ static void signal_upgrade(rpeer *p) {
 }
 
 static bool remote_has(const rpeer *p, uint64_t i) {
-  return i < p->remote_contig || rbits_get(&p->remote_bits, i);
+  return i < p->remote_contig || hc_rb_get(&p->remote_bits, i);
 }
 
 static void broadcast_range(rpeer *p, uint64_t start, uint64_t length, bool drop) {
   if (!p->remote_opened) return;
   if (!drop) {
     if (p->remote_contig >= start + length) return;
-    if (length == 1 && rbits_get(&p->remote_bits, start)) return;
+    if (length == 1 && hc_rb_get(&p->remote_bits, start)) return;
   }
   hc_msg_range m = {drop, start, length};
   send_msg(p, HC_MSG_RANGE, enc_range, &m);
@@ -643,7 +619,8 @@ static void update_peer(rpeer *p) {
   if (p->remote_fork != fork) return;
 
   if (wants_upgrade(p) && !p->upgrade_inflight && p->remote_length > len &&
-      p->length_acked == len && (p->remote_can_upgrade || len == 0)) {
+      p->length_acked == len && (p->remote_can_upgrade || len == 0) &&
+      r->now >= p->upgrade_retry_at) {
     hc_msg_request m;
     memset(&m, 0, sizeof m);
     uint64_t id;
@@ -681,14 +658,9 @@ static void update_peer(rpeer *p) {
         maybe_want(p, i);
         /* skip to the next block the remote is known to have */
         uint64_t seg_end = (i / SEGMENT_BITS + 1) * SEGMENT_BITS;
-        uint64_t j = i + 1;
-        while (j < e && j < seg_end && !remote_has(p, j)) {
-          if ((j % HC_BITFIELD_PAGE_BITS) == 0 && !rbits_page(&p->remote_bits, j / HC_BITFIELD_PAGE_BITS))
-            j += HC_BITFIELD_PAGE_BITS;
-          else
-            j++;
-        }
-        i = j;
+        uint64_t lim = e < seg_end ? e : seg_end;
+        uint64_t j = hc_rb_next_set(&p->remote_bits, i + 1, lim);
+        i = j == UINT64_MAX ? lim : j;
         continue;
       }
       uint64_t nodes = 0;
@@ -754,64 +726,54 @@ static size_t out_backlog(hc_replicator *r) {
 
 static void answer_request(rpeer *p, const hc_msg_request *m);
 
+/* Requests and wants wait in p->rq while our output is over the high-water mark (or others
+ * wait before them): a peer that asks without reading costs a bounded queue, not output. */
+static bool must_queue(rpeer *p) {
+  return hc_rq_live(&p->rq) > 0 || out_backlog(p->r) >= OUT_HIGH_WATER;
+}
+
+static void queue_msg(rpeer *p, int kind, const void *m) {
+  if (hc_rq_live(&p->rq) >= MAX_QUEUED_REQUESTS)
+    return fail(p->r, HC_ERR_PROTOCOL, "remote sent more than %u requests without reading the answers",
+                MAX_QUEUED_REQUESTS);
+  if (hc_rq_push(&p->rq, kind, m)) fail(p->r, HC_ERR_NOMEM, "out of memory");
+}
+
 static void on_request(rpeer *p, const hc_msg_request *m) {
-  if (p->rq_len == 0 && out_backlog(p->r) < OUT_HIGH_WATER) {
+  if (!must_queue(p)) {
     answer_request(p, m);
     return;
   }
-  if (p->rq_len >= MAX_QUEUED_REQUESTS)
-    return fail(p->r, HC_ERR_PROTOCOL, "remote sent more than %u requests without reading the answers",
-                MAX_QUEUED_REQUESTS);
-  if (p->rq_len == p->rq_cap) {
-    size_t cap = p->rq_cap ? p->rq_cap * 2 : 64;
-    hc_msg_request *n = malloc(cap * sizeof *n);
-    if (!n) return fail(p->r, HC_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < p->rq_len; i++) n[i] = p->rq[(p->rq_head + i) % p->rq_cap];
-    free(p->rq);
-    p->rq = n;
-    p->rq_cap = cap;
-    p->rq_head = 0;
-  }
-  p->rq[(p->rq_head + p->rq_len) % p->rq_cap] = *m;
-  p->rq_len++;
+  queue_msg(p, HC_RQ_REQUEST, m);
 }
 
-/* A cancel drops a queued request (answered ones cannot be taken back). */
-static void on_cancel(rpeer *p, uint64_t id) {
-  for (size_t i = 0; i < p->rq_len; i++) {
-    size_t k = (p->rq_head + i) % p->rq_cap;
-    if (p->rq[k].id != id) continue;
-    for (size_t j = i; j + 1 < p->rq_len; j++)
-      p->rq[(p->rq_head + j) % p->rq_cap] = p->rq[(p->rq_head + j + 1) % p->rq_cap];
-    p->rq_len--;
-    return;
-  }
-}
+/* A cancel drops a queued request (answered ones cannot be taken back): O(1). */
+static void on_cancel(rpeer *p, uint64_t id) { hc_rq_cancel(&p->rq, id); }
 
-static void drop_request_queue(rpeer *p) {
-  free(p->rq);
-  p->rq = NULL;
-  p->rq_head = p->rq_len = p->rq_cap = 0;
-}
+static void drop_request_queue(rpeer *p) { hc_rq_clear(&p->rq); }
 
-/* Answers queued requests while the output backlog is below the high-water mark. */
+static void answer_want(rpeer *p, const hc_msg_want *m);
+
+/* Answers queued requests and wants, and sends held-back syncs, while the output backlog is
+ * below the high-water mark. */
 static void drain_requests(hc_replicator *r) {
   bool more = true;
   while (more && !r->err) {
     more = false;
     for (size_t i = 0; i < r->npeers && !r->err; i++) {
       rpeer *p = r->peers[i];
-      if (!p->rq_len) continue;
       if (!p->ch || p->closed) {
-        drop_request_queue(p);
+        if (p->rq.len) drop_request_queue(p);
+        p->sync_pending = false;
         continue;
       }
       if (out_backlog(r) >= OUT_HIGH_WATER) return;
-      hc_msg_request m = p->rq[p->rq_head];
-      p->rq_head = (p->rq_head + 1) % p->rq_cap;
-      p->rq_len--;
-      answer_request(p, &m);
-      if (p->rq_len) more = true;
+      if (p->sync_pending) send_sync(p);
+      hc_rq_entry e;
+      if (!hc_rq_pop(&p->rq, &e)) continue;
+      if (e.kind == HC_RQ_REQUEST) answer_request(p, &e.u.req);
+      else answer_want(p, &e.u.want);
+      if (hc_rq_live(&p->rq)) more = true;
     }
   }
 }
@@ -919,6 +881,12 @@ static void on_data(rpeer *p, const uint8_t *payload, size_t len) {
     return;
   }
   if (rc == HC_ERR_NOT_AVAILABLE) rc = HC_ERR_BAD_PROOF;
+  if (rc == HC_ERR_TOO_LARGE) {
+    uint64_t l = proof.upgrade_start + proof.upgrade_length;
+    hc_proof_cleanup(&proof);
+    return fail(r, rc, "the remote's signed length %llu: length too large for this storage "
+                "(refused, nothing recorded)", (unsigned long long)l);
+  }
   if (rc) {
     hc_proof_cleanup(&proof);
     if (req.kind == REQ_BLOCK)
@@ -929,7 +897,10 @@ static void on_data(rpeer *p, const uint8_t *payload, size_t len) {
   if (stored && r->cb.on_download)
     r->cb.on_download(r->user, r, c, proof.block_index, proof.block_value_len);
   hc_proof_cleanup(&proof);
-  if (hc_core_length(c) != old_len) send_sync(p);
+  if (hc_core_length(c) != old_len) {
+    p->upgrade_backoff = 0; /* verified progress */
+    send_sync(p);
+  }
   update_peer(p);
 }
 
@@ -937,8 +908,15 @@ static void on_no_data(rpeer *p, uint64_t id) {
   preq req;
   if (!take_inflight(p, id, &req)) return;
   if (req.kind == REQ_BLOCK) {
-    rbits_set(&p->remote_bits, req.index, false);
+    hc_rb_set_range(&p->remote_bits, req.index, 1, false);
     if (req.index < p->remote_contig) p->remote_contig = req.index;
+  }
+  if (req.kind == REQ_UPGRADE) {
+    /* a remote that announces a length and then has no upgrade for it is asked again after
+     * 100 ms, doubling up to 10 s, not at once (that was a request storm) */
+    p->upgrade_backoff = p->upgrade_backoff ? p->upgrade_backoff * 2 : UPGRADE_BACKOFF_MIN_MS;
+    if (p->upgrade_backoff > UPGRADE_BACKOFF_MAX_MS) p->upgrade_backoff = UPGRADE_BACKOFF_MAX_MS;
+    p->upgrade_retry_at = p->r->now + p->upgrade_backoff;
   }
   /* no immediate retry of the same block: wait for a range/sync */
   if (req.kind == REQ_REORG) reorg_continue(p, true); /* settle for the prefix known so far */
@@ -946,6 +924,12 @@ static void on_no_data(rpeer *p, uint64_t id) {
 }
 
 static void on_want(rpeer *p, const hc_msg_want *m) {
+  /* a want is answered with up to a segment of bitfield (256 KiB): queued like requests */
+  if (must_queue(p)) return queue_msg(p, HC_RQ_WANT, m);
+  answer_want(p, m);
+}
+
+static void answer_want(rpeer *p, const hc_msg_want *m) {
   hc_core *c = p->core;
   uint64_t len = hc_core_length(c), contig = hc_core_contiguous_length(c);
   if (m->start + m->length < contig || len == contig || (m->any && m->start < contig)) {
@@ -1015,30 +999,23 @@ static void on_range(rpeer *p, const hc_msg_range *m) {
   int rc = HC_OK;
   if (m->start == 0 && !m->drop) {
     if (m->length > p->remote_contig) p->remote_contig = m->length;
-  } else if (m->length == 1) {
-    rc = rbits_set(&p->remote_bits, m->start, !m->drop);
   } else if (m->length > 0) {
     if (m->start + m->length < m->start) return fail(p->r, HC_ERR_PROTOCOL, "range overflows");
-    rc = rbits_set_range(&p->remote_bits, m->start, m->length, !m->drop);
+    /* proportional to the pages the range touches (a drop of 2^63 blocks is O(log n)) */
+    rc = hc_rb_set_range(&p->remote_bits, m->start, m->length, !m->drop);
   }
-  if (rc) return fail(p->r, rc, "range message too large for the remote bitfield");
+  if (rc) return fail(p->r, rc, "out of memory for the remote bitfield");
   if (!m->drop) update_peer(p);
 }
 
 static void on_bitfield(rpeer *p, const hc_msg_bitfield *m) {
   rescan(p);
   if (m->start < p->remote_contig) p->remote_contig = m->start;
-  for (size_t w = 0; w < m->nwords; w++) {
-    uint32_t v = hc_msg_bitfield_word(m, w);
-    if (!v) continue;
-    for (int b = 0; b < 32; b++) {
-      if (!((v >> b) & 1)) continue;
-      int rc = rbits_set(&p->remote_bits, m->start + 32 * (uint64_t)w + (uint64_t)b, true);
-      if (rc) return fail(p->r, rc, "bitfield message too large");
-    }
-  }
+  int rc = hc_rb_or_words(&p->remote_bits, m->start, m->words, m->nwords);
+  if (rc) return fail(p->r, rc, "out of memory for the remote bitfield");
   /* remoteContiguousLength extends through the bitfield */
-  while (rbits_get(&p->remote_bits, p->remote_contig)) p->remote_contig++;
+  uint64_t c = hc_rb_next_clear(&p->remote_bits, p->remote_contig);
+  if (c > p->remote_contig) p->remote_contig = c;
   update_peer(p);
 }
 
@@ -1270,7 +1247,7 @@ static void reset_channel_state(rpeer *p) {
   p->upgrade_inflight = p->fork_inflight = false;
   hc__core_reorg_cleanup(&p->reorg);
   rescan(p);
-  rbits_free(&p->remote_bits);
+  hc_rb_free(&p->remote_bits);
   rbits_free(&p->inflight_bits);
   nset_free(&p->pending);
   rbits_free(&p->exact_bits);
@@ -1397,6 +1374,53 @@ static void ss_on_handshake(void *user, const uint8_t rpk[32], const uint8_t hh[
     if (!r->peers[i]->ch && !r->peers[i]->closed) open_channel(r, r->peers[i]);
 }
 
+/* ---- memory budget ---- */
+
+typedef struct mem_parts {
+  size_t stream, queued, bitfield, other;
+} mem_parts;
+
+static void memory_parts(const hc_replicator *r, mem_parts *m) {
+  memset(m, 0, sizeof *m);
+  m->stream = hc_ss_memory(r->ss);
+  m->other = sizeof *r + r->peers_cap * sizeof *r->peers;
+  for (size_t i = 0; i < r->npeers; i++) {
+    const rpeer *p = r->peers[i];
+    m->queued += hc_rq_memory(&p->rq);
+    m->bitfield += hc_rb_memory(&p->remote_bits);
+    m->other += sizeof *p + p->inflight_cap * sizeof *p->inflight + p->pending.cap * 12 +
+                (p->inflight_bits.cap + p->exact_bits.cap) * 16 +
+                (p->inflight_bits.count + p->exact_bits.count) * HC_BITFIELD_PAGE_BYTES +
+                p->nsegments * sizeof(uint64_t) + p->ranges_cap * sizeof *p->ranges;
+  }
+}
+
+size_t hc_replicator_memory(const hc_replicator *r) {
+  mem_parts m;
+  memory_parts(r, &m);
+  return m.stream + m.queued + m.bitfield + m.other;
+}
+
+/* Over its budget the connection fails, saying what held the memory. */
+static void check_budget(hc_replicator *r) {
+  if (r->err || !r->max_memory) return;
+  mem_parts m;
+  memory_parts(r, &m);
+  size_t total = m.stream + m.queued + m.bitfield + m.other;
+  if (total <= r->max_memory) return;
+  fail(r, HC_ERR_BUDGET,
+       "memory budget of %.1f MiB exceeded: %.1f MiB (frames and output %.1f, queued requests "
+       "%.1f, remote bitfield %.1f, other %.1f)",
+       r->max_memory / 1048576.0, total / 1048576.0, m.stream / 1048576.0, m.queued / 1048576.0,
+       m.bitfield / 1048576.0, m.other / 1048576.0);
+}
+
+int hc_replicator_set_limits(hc_replicator *r, const hc_replicator_limits *l) {
+  if (!r || !l || l->version < 1 || l->version > HC_REPLICATOR_LIMITS_VERSION) return HC_ERR_INVALID_ARG;
+  r->max_memory = l->max_memory == SIZE_MAX ? 0 : l->max_memory ? l->max_memory : HC_DEFAULT_CONN_MEMORY;
+  return HC_OK;
+}
+
 /* ---- public API ---- */
 
 int hc_replicator_new(hc_replicator **out, const hc_replicator_opts *opts,
@@ -1455,7 +1479,7 @@ int hc_replicator_new(hc_replicator **out, const hc_replicator_opts *opts,
 
 static void peer_free(rpeer *p) {
   hc_core_off_update(p->core, core_event, p);
-  rbits_free(&p->remote_bits);
+  hc_rb_free(&p->remote_bits);
   rbits_free(&p->inflight_bits);
   rbits_free(&p->exact_bits);
   nset_free(&p->pending);
@@ -1463,7 +1487,7 @@ static void peer_free(rpeer *p) {
   free(p->ranges);
   free(p->inflight);
   free(p->segments_wanted);
-  free(p->rq);
+  hc_rq_clear(&p->rq);
   for (size_t k = 0; k < p->nexts; k++) free(p->exts[k].name);
   free(p->exts);
   free(p->ext_last_sent);
@@ -1586,6 +1610,7 @@ int hc_replicator_feed(hc_replicator *r, const uint8_t *data, size_t len, uint64
   if (!r->err) release_peers(r);
   if (rc && !r->err) fail(r, rc, "%s", rc == HC_ERR_HANDSHAKE ? "Noise handshake failed"
                                                              : "secret-stream frame rejected");
+  check_budget(r);
   return r->err;
 }
 
@@ -1620,13 +1645,20 @@ int hc_replicator_tick(hc_replicator *r, uint64_t now_ms) {
   }
   drain_requests(r);
   for (size_t i = 0; i < r->npeers && !r->err; i++) update_peer(r->peers[i]);
+  check_budget(r);
   return r->err;
 }
 
 uint64_t hc_replicator_next_timeout(const hc_replicator *r) {
   uint64_t t = r->last_recv + r->timeout_ms;
-  if (r->keepalive_ms != UINT64_MAX && r->last_keepalive + r->keepalive_ms < t)
+  /* keep-alives only run once the stream is open: before that their deadline never moves,
+   * and counting it made every poll return at once while a handshake was pending */
+  if (r->keepalive_ms != UINT64_MAX && hc_ss_state(r->ss) == HC_SS_OPEN &&
+      r->last_keepalive + r->keepalive_ms < t)
     t = r->last_keepalive + r->keepalive_ms;
+  for (size_t i = 0; i < r->npeers; i++) /* an upgrade waiting out its backoff */
+    if (r->peers[i]->upgrade_retry_at > r->now && r->peers[i]->upgrade_retry_at < t)
+      t = r->peers[i]->upgrade_retry_at;
   if (!hc_ss_remote_ready(r->ss) && r->created + r->handshake_timeout_ms + 1 < t)
     t = r->created + r->handshake_timeout_ms + 1;
   return t;

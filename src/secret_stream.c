@@ -231,6 +231,23 @@ static int check_len(hc_ss *ss, size_t n) {
   return HC_OK;
 }
 
+/* Room for `need` bytes of the frame being received (doubling, at most the frame length). */
+static int grow_frame(hc_ss *ss, size_t need) {
+  size_t cap = ss->fcap ? ss->fcap : 256;
+  while (cap < need) cap *= 2;
+  if (cap > ss->flen) cap = ss->flen;
+  uint8_t *p = malloc(cap); /* not realloc: the old buffer is wiped (it held plaintexts) */
+  if (!p) return HC_ERR_NOMEM;
+  if (ss->fhave) memcpy(p, ss->fbuf, ss->fhave);
+  if (ss->fbuf) hc_crypto_wipe(ss->fbuf, ss->fcap);
+  free(ss->fbuf);
+  ss->fbuf = p;
+  ss->fcap = cap;
+  return HC_OK;
+}
+
+size_t hc_ss_memory(const hc_ss *ss) { return ss->fcap + ss->out_cap + ss->pend_cap; }
+
 int hc_ss_feed(hc_ss *ss, const uint8_t *data, size_t len) {
   if (!ss || (len && !data)) return HC_ERR_INVALID_ARG;
   if (ss->state == HC_SS_FAILED) return ss->err;
@@ -246,8 +263,11 @@ int hc_ss_feed(hc_ss *ss, const uint8_t *data, size_t len) {
       ss->flen = get_u24(ss->lenbuf);
       ss->fhave = 0;
       if ((rc = check_len(ss, ss->flen))) break;
-      if (ss->fcap < ss->flen || (ss->fcap > 65536 && ss->flen <= 65536)) {
+      /* the buffer grows with the bytes that really arrive (below), so a peer that announces
+       * a 16 MiB frame and stalls holds what it sent, not 16 MiB */
+      if ((ss->fcap < ss->flen && ss->fcap < 65536) || (ss->fcap > 65536 && ss->flen <= 65536)) {
         size_t cap = ss->flen > 256 ? ss->flen : 256;
+        if (cap > 65536) cap = 65536;
         if (ss->fbuf) hc_crypto_wipe(ss->fbuf, ss->fcap);
         free(ss->fbuf);
         ss->fbuf = malloc(cap);
@@ -261,6 +281,7 @@ int hc_ss_feed(hc_ss *ss, const uint8_t *data, size_t len) {
     }
     size_t take = ss->flen - ss->fhave;
     if (take > len - i) take = len - i;
+    if (ss->fhave + take > ss->fcap && (rc = grow_frame(ss, ss->fhave + take))) break;
     if (take) memcpy(ss->fbuf + ss->fhave, data + i, take);
     ss->fhave += take;
     i += take;

@@ -80,6 +80,8 @@ void hc_ss_pending_out(hc_ss *ss, const uint8_t **ptr, size_t *len);
 void hc_ss_consume_out(hc_ss *ss, size_t n);
 
 int hc_ss_state(const hc_ss *ss);
+/* Bytes held in buffers (the frame being received, output, writes queued before the handshake). */
+size_t hc_ss_memory(const hc_ss *ss);
 /* The error that failed the stream (HC_OK if not failed). */
 int hc_ss_error(const hc_ss *ss);
 /* 1 once the remote stream header has been received and verified (remote can send data). */

@@ -34,6 +34,7 @@ static int errno_to_hc(int e) {
     case ENOMEM: return HC_ERR_NOMEM;
     case ENOENT: return HC_ERR_NOT_FOUND;
     case EWOULDBLOCK: return HC_ERR_LOCKED;
+    case EFBIG: return HC_ERR_TOO_LARGE;
     default: return HC_ERR_IO;
   }
 }

@@ -1113,6 +1113,9 @@ typedef struct net_state {
   /* progress */
   uint64_t blocks, bytes, started, last_print;
   bool tty, live;
+  /* clone: give up after this long without verified progress (0: never) */
+  uint64_t stall_ms, last_progress, progress_mark;
+  bool stalled;
   /* serve */
   int peers;
   char *line;
@@ -1158,6 +1161,8 @@ static void on_download(void *user, hc_replicator *r, hc_core *core, uint64_t in
   print_progress(st, false);
 }
 
+#define DEFAULT_STALL_MS 60000
+
 static hc_replicator *new_replicator(net_state *st, bool initiator) {
   hc_replicator_opts o;
   memset(&o, 0, sizeof o);
@@ -1179,9 +1184,41 @@ static hc_replicator *new_replicator(net_state *st, bool initiator) {
   return r;
 }
 
+/* Long-running commands stop cleanly on SIGTERM / SIGINT: connections closed, the core
+ * flushed and closed; serve exits 0, clone and get exit 128 + the signal (143 / 130). */
+static volatile sig_atomic_t stop_signal;
+static hc_net *volatile stop_net; /* a loop with no until-callback of ours (get --connect) */
+static void on_stop_signal(int sig) {
+  stop_signal = sig;
+  if (stop_net) hc_net_stop(stop_net); /* a flag: seen when poll returns with EINTR */
+}
+static void catch_stop_signals(struct sigaction *old_term, struct sigaction *old_int) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, old_term);
+  sigaction(SIGINT, &sa, old_int);
+}
+
+/* Verified progress: the length or the blocks downloaded moved (bytes alone do not count: a
+ * peer streaming data nobody asked for must not keep a clone alive forever). */
+static bool clone_stalled(net_state *st) {
+  uint64_t now = hc_net_now_ms(), mark = hc_core_length(st->core) + st->blocks;
+  if (mark != st->progress_mark || !st->last_progress ||
+      (st->r && hc_replicator_done(st->r, st->core))) {
+    st->progress_mark = mark;
+    st->last_progress = now;
+    return false;
+  }
+  if (st->stall_ms && now - st->last_progress >= st->stall_ms) st->stalled = true;
+  return st->stalled;
+}
+
 static bool clone_done(void *user, hc_net *net) {
   net_state *st = user;
-  if (st->closed) return true;
+  if (st->closed || stop_signal) return true;
+  if (clone_stalled(st)) return true;
   return !st->live && hc_replicator_done(st->r, st->core);
 }
 
@@ -1210,6 +1247,9 @@ static int cmd_clone(ctx *c) {
   if (optval(c, "end") && (ret = num_arg(c, "--end", optval(c, "end"), &end))) return ret;
   if (start > end) return usage_err(c->cmd, "--start is after --end");
   if (!connect) return usage_err(c->cmd, "--connect HOST:PORT is required");
+  uint64_t stall = DEFAULT_STALL_MS;
+  if (optval(c, "stall-timeout") && (ret = num_arg(c, "--stall-timeout", optval(c, "stall-timeout"), &stall)))
+    return ret;
   hc_core_opts o;
   memset(&o, 0, sizeof o);
   o.version = HC_CORE_OPTS_VERSION;
@@ -1217,6 +1257,7 @@ static int cmd_clone(ctx *c) {
   net_state st;
   memset(&st, 0, sizeof st);
   st.c = c;
+  st.stall_ms = stall;
   st.live = flag(c, "live");
   st.tty = isatty(STDERR_FILENO);
   int rc = hc_core_open_dir(&st.core, dir, &o);
@@ -1233,8 +1274,16 @@ static int cmd_clone(ctx *c) {
     hc_replicator_download(st.r, st.core, start, end);
     if (st.live) hc_replicator_set_live(st.r, st.core, true);
     st.started = hc_net_now_ms();
+    struct sigaction old_term, old_int;
+    catch_stop_signals(&old_term, &old_int);
     rc = hc_net_run(net, -1, clone_done, &st);
-    if (st.closed && st.conn_err) ret = fail(c, "%s", st.conn_msg);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    if (stop_signal) ret = 128 + stop_signal;
+    else if (st.stalled)
+      ret = fail(c, "no verified progress from the remote for %.1f s: giving up (--stall-timeout)",
+                 (double)st.stall_ms / 1000.0);
+    else if (st.closed && st.conn_err) ret = fail(c, "%s", st.conn_msg);
     else if (st.closed && !(st.live && st.done_at_close))
       ret = fail(c, "remote closed the connection before the clone completed");
     else if (rc) ret = fail(c, "%s", hc_strerror(rc));
@@ -1274,8 +1323,15 @@ static int get_remote(ctx *c, const char *dir, uint64_t index, const char *conne
     if ((ret = connect_to(c, &st, net, connect))) goto out_net;
     /* wait for the remote's length first, so an index past our length can be requested */
     hc_replicator_download(st.r, st.core, index, index + 1);
+    struct sigaction old_term, old_int;
+    stop_net = net;
+    catch_stop_signals(&old_term, &old_int);
     rc = hc_net_get(net, st.r, st.core, index, (int)(timeout > 0x7fffffff ? 0x7fffffff : timeout), &buf, &len);
-    if (rc == HC_ERR_TIMEOUT) ret = fail(c, "timed out waiting for block %" PRIu64, index);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    stop_net = NULL;
+    if (stop_signal) ret = 128 + stop_signal;
+    else if (rc == HC_ERR_TIMEOUT) ret = fail(c, "timed out waiting for block %" PRIu64, index);
     else if (rc == HC_ERR_CLOSED) ret = fail(c, "%s", st.conn_err ? st.conn_msg : "remote closed the connection");
     else if (rc) ret = block_fail(c, rc, index, hc_core_length(st.core));
   out_net:
@@ -1360,6 +1416,31 @@ static bool serve_stopped(void *user, hc_net *net) {
   return serve_stop_signal != 0;
 }
 
+/* --max-connections N, --max-memory MiB (all peers), --conn-memory MiB (each peer). */
+static int serve_limits(ctx *c, hc_net *net) {
+  hc_net_limits l;
+  memset(&l, 0, sizeof l);
+  l.version = HC_NET_LIMITS_VERSION;
+  uint64_t v;
+  int ret;
+  if (optval(c, "max-connections")) {
+    if ((ret = num_arg(c, "--max-connections", optval(c, "max-connections"), &v))) return ret;
+    if (!v) return usage_err(c->cmd, "--max-connections must be at least 1");
+    l.max_connections = (size_t)v;
+  }
+  if (optval(c, "max-memory")) {
+    if ((ret = num_arg(c, "--max-memory", optval(c, "max-memory"), &v))) return ret;
+    if (!v || v > (SIZE_MAX >> 21)) return usage_err(c->cmd, "--max-memory: MiB, at least 1");
+    l.max_memory = (size_t)v << 20;
+  }
+  if (optval(c, "conn-memory")) {
+    if ((ret = num_arg(c, "--conn-memory", optval(c, "conn-memory"), &v))) return ret;
+    if (!v || v > (SIZE_MAX >> 21)) return usage_err(c->cmd, "--conn-memory: MiB, at least 1");
+    l.conn_max_memory = (size_t)v << 20;
+  }
+  return hc_net_set_limits(net, &l) ? fail(c, "%s", hc_strerror(HC_ERR_INVALID_ARG)) : 0;
+}
+
 static int cmd_serve(ctx *c) {
   const char *listen_spec = optval(c, "listen");
   char host[256] = "127.0.0.1";
@@ -1377,6 +1458,11 @@ static int cmd_serve(ctx *c) {
   if (hc_net_new(&net, net_on_close, &st) != HC_OK) {
     hc_core_close(core);
     return fail(c, "%s", hc_strerror(HC_ERR_NOMEM));
+  }
+  if ((ret = serve_limits(c, net))) {
+    hc_net_free(net);
+    hc_core_close(core);
+    return ret;
   }
   uint16_t bound = 0;
   int rc = hc_net_listen(net, host, port, &bound, serve_accept, &st);
@@ -1418,8 +1504,9 @@ static const char *const opts_info[] = {"json", "length=", "encryption-key=", NU
 static const char *const opts_user_data[] = {"delete", NULL};
 static const char *const opts_proof[] = {"upgrade-from=", "nodes=", NULL};
 static const char *const opts_get[] = {"connect=", "timeout=", "encryption-key=", NULL};
-static const char *const opts_clone[] = {"connect=", "start=", "end=", "live", NULL};
-static const char *const opts_serve[] = {"listen=", "stdin", NULL};
+static const char *const opts_clone[] = {"connect=", "start=", "end=", "live", "stall-timeout=", NULL};
+static const char *const opts_serve[] = {"listen=", "stdin", "max-connections=", "max-memory=",
+                                         "conn-memory=", NULL};
 static const char *const opts_enc[] = {"encryption-key=", NULL};
 static const char *const opts_enc_sign[] = {"encryption-key=", "signer-keys=", NULL};
 
@@ -1476,7 +1563,8 @@ static const cmd_def commands[] = {
      "Writes the raw bytes of block INDEX to stdout.\n"
      "  --connect HOST:PORT   if the block is not local, fetch it (verified) from a peer\n"
      "  --timeout MS          give up after MS milliseconds (default 30000)\n"
-     "  --encryption-key HEX64   decrypt the block\n",
+     "  --encryption-key HEX64   decrypt the block\n"
+     "While fetching, SIGTERM / SIGINT close the connection and the core: exit 143 / 130.\n",
      opts_get, 2, 2, cmd_get},
     {"cat", "DIR [--start N] [--end M]", "write blocks [N, M) to stdout",
      "Writes the raw bytes of blocks [N, M) to stdout, in order (default: all blocks).\n"
@@ -1518,23 +1606,34 @@ static const cmd_def commands[] = {
      "Deletes the core's files (oplog, tree, bitfield, data, header) and DIR if it is then\n"
      "empty. Refuses while another process has the core open for writing.\n",
      NULL, 1, 1, cmd_purge},
-    {"serve", "DIR [--listen HOST:PORT] [--stdin]", "serve the core to every peer that connects",
+    {"serve", "DIR [--listen HOST:PORT] [--stdin] [--max-connections N] [--max-memory MIB] [--conn-memory MIB]", "serve the core to every peer that connects",
      "Listens (default 127.0.0.1, any port), prints \"key KEY\" and \"port PORT\", and serves the\n"
      "core to every peer that connects, until SIGTERM or SIGINT (then exits 0).\n"
      "  --stdin   also append each line of stdin as a block (a live writer), printing\n"
      "            \"appended LENGTH\"; a line \"!truncate N\" truncates to N blocks instead\n"
      "            (new fork) and prints \"truncated LENGTH FORK\"\n"
      "A peer that has not finished the Noise handshake after 15 s (or HC_HANDSHAKE_TIMEOUT_MS\n"
-     "from the environment) is dropped; so is one that sends anything that does not verify.\n",
+     "from the environment) is dropped; so is one that sends anything that does not verify.\n"
+     "Limits (a peer over one is disconnected with a line on stderr saying which):\n"
+     "  --max-connections N   peers at once (default 512); when full, a new peer evicts the\n"
+     "                        oldest one still in its handshake, else it is refused\n"
+     "  --max-memory MIB      memory of all peers together (default 256); over it, the peer\n"
+     "                        holding the most is dropped\n"
+     "  --conn-memory MIB     memory of one peer: frames, output, queued requests, its\n"
+     "                        bitfield (default 48)\n",
      opts_serve, 1, 1, cmd_serve},
-    {"clone", "KEY DIR --connect HOST:PORT [--start N] [--end M] [--live]",
+    {"clone", "KEY DIR --connect HOST:PORT [--start N] [--end M] [--live] [--stall-timeout MS]",
      "download a core from a peer into DIR, verifying",
      "Downloads blocks [N, M) (default: all) of the core KEY into DIR, verifying every block.\n"
      "Shows progress on a terminal and one summary line on stderr when done.\n"
      "  --live   keep following the writer's appends until the connection ends (exit 0 if the\n"
      "           clone was complete when the remote closed it)\n"
      "Fails (exit 1) on anything from the peer that does not verify, nothing of it is stored;\n"
-     "the Noise handshake times out after 15 s (HC_HANDSHAKE_TIMEOUT_MS in the environment).\n",
+     "the Noise handshake times out after 15 s (HC_HANDSHAKE_TIMEOUT_MS in the environment).\n"
+     "  --stall-timeout MS   give up (exit 1) after MS without verified progress, i.e. no new\n"
+     "                       block or length while the clone is incomplete (default 60000;\n"
+     "                       0: never)\n"
+     "SIGTERM / SIGINT: the core is flushed and closed, exit 143 / 130.\n",
      opts_clone, 2, 2, cmd_clone},
     {"checkout", "DIR LENGTH [INDEX]", "inspect the snapshot at LENGTH",
      "Without INDEX prints the length, byte length and tree hash of the core at LENGTH;\n"

@@ -75,7 +75,9 @@ extern "C" {
     "unsupported struct version (set .version, e.g. with the HC_*_INIT macro)")     \
   X(HC_ERR_STORAGE_V11, -35,                                                         \
     "this is hypercore 11 storage (a CORESTORE file and a RocksDB db/ folder), which is " \
-    "not supported on disk; wire replication with hypercore 11 works")
+    "not supported on disk; wire replication with hypercore 11 works")                               \
+  X(HC_ERR_BUDGET, -36, "resource budget exceeded")                                  \
+  X(HC_ERR_TOO_LARGE, -37, "length too large for this storage")
 
 typedef enum {
 #define HC__ERR_ENUM(name, value, msg) name = value,

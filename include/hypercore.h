@@ -8,6 +8,7 @@
 #include "hypercore/core.h"
 #include "hypercore/session.h"
 #include "hypercore/replicate.h"
+#include "hypercore/preauth.h"
 #include "hypercore/net.h"
 #include "hypercore/multisig.h"
 

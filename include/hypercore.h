@@ -9,6 +9,7 @@
 #include "hypercore/session.h"
 #include "hypercore/replicate.h"
 #include "hypercore/preauth.h"
+#include "hypercore/discovery.h"
 #include "hypercore/net.h"
 #include "hypercore/multisig.h"
 

@@ -82,7 +82,7 @@ static int on_connection(void *user, hc_discovery *d, hc_replicator *r, const ui
   s->last_connected = hc_net_now_ms();
   char k[17];
   short_key(k, rpk);
-  msg(s, "swarm: connected to %s (%s, %zu connection%s)", k, initiator ? "initiator" : "responder",
+  msg(s, "swarm: connected to %s as %s (%zu connection%s)", k, initiator ? "initiator" : "responder",
       s->npeers, s->npeers == 1 ? "" : "s");
   return HC_OK;
 }
@@ -161,7 +161,9 @@ static int start_swarm(swarm_state *s, hc_discovery **out) {
   }
   char pk[65];
   hc_hex_encode(pk, hc_discovery_public_key(*out), 32);
-  msg(s, "swarm: started (public key %.16s, %s)", pk,
+  hc_discovery_stats st;
+  hc_discovery_get_stats(*out, &st);
+  msg(s, "swarm: started (public key %.16s, helper pid %d, %s)", pk, st.helper_pid,
       a->bootstrap && *a->bootstrap ? (is_loopback_list(a->bootstrap) ? "loopback DHT" : "private DHT")
                                     : "public DHT");
   return 0;

@@ -400,21 +400,35 @@ static void flush(hc_discovery *d) {
 
 /* The helper is gone (EOF, hung, or spoke garbage): drop its connections, restart it. */
 static void helper_died(hc_discovery *d, const char *why) {
+  /* a helper that died closed its socket on its way out: give the kernel a moment to make it
+   * reapable, so the message says how it ended; one that is alive but broken is killed */
   int status = -1;
+  bool ended_itself = false;
   if (d->pid > 0) {
-    kill(d->pid, SIGKILL);
-    waitpid(d->pid, &status, 0);
+    for (int i = 0; i < 20; i++) {
+      pid_t w = waitpid(d->pid, &status, WNOHANG);
+      if (w == d->pid) {
+        ended_itself = true;
+        break;
+      }
+      struct timespec ts = {0, 5 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+    if (!ended_itself) {
+      kill(d->pid, SIGKILL);
+      waitpid(d->pid, &status, 0);
+    }
     d->pid = 0;
     d->stats.helper_pid = 0;
   }
   close_helper(d);
   char msg[300];
-  if (status >= 0 && WIFEXITED(status))
-    snprintf(msg, sizeof msg, "swarm helper %s (exit status %d)", why, WEXITSTATUS(status));
-  else if (status >= 0 && WIFSIGNALED(status))
-    snprintf(msg, sizeof msg, "swarm helper %s (signal %d)", why, WTERMSIG(status));
+  if (ended_itself && WIFEXITED(status))
+    snprintf(msg, sizeof msg, "swarm helper exited (exit status %d)", WEXITSTATUS(status));
+  else if (ended_itself && WIFSIGNALED(status))
+    snprintf(msg, sizeof msg, "swarm helper exited (signal %d)", WTERMSIG(status));
   else
-    snprintf(msg, sizeof msg, "swarm helper %s", why);
+    snprintf(msg, sizeof msg, "swarm helper %s (killed)", why);
   for (size_t i = 0; i < d->nconns; i++) end_conn(d, &d->conns[i], HC_ERR_HELPER, msg, false);
   reap_conns(d);
   if (d->max_restarts >= 0 && d->stats.restarts < (uint32_t)d->max_restarts) {

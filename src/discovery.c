@@ -20,6 +20,7 @@
 #endif
 
 #include "crypto.h"
+#include "discovery_internal.h"
 #include "hypercore/discovery.h"
 #include "hypercore/net.h"
 #include "swarm_proto.h"
@@ -83,6 +84,7 @@ struct hc_discovery {
   size_t nwatches, watches_cap;
 
   hc_discovery_stats stats;
+  bool detached; /* no helper: fed by hc__discovery_feed (fuzzing, tests) */
   bool stop, in_cb;
   int err;
   char errmsg[512];
@@ -252,7 +254,7 @@ static dconn *find_conn(hc_discovery *d, uint32_t id) {
 static void end_conn(hc_discovery *d, dconn *c, int err, const char *msg, bool tell_helper) {
   if (c->dead) return;
   c->dead = true;
-  if (tell_helper && d->fd >= 0) hc_swp_put_id(&d->out, HC_SWP_CLOSE, c->id, NULL, 0);
+  if (tell_helper && (d->fd >= 0 || d->detached)) hc_swp_put_id(&d->out, HC_SWP_CLOSE, c->id, NULL, 0);
   if (d->cb.on_disconnect) d->cb.on_disconnect(d->user, d, c->r, err, msg);
 }
 
@@ -354,6 +356,19 @@ static void handle_frame(hc_discovery *d, const hc_swp_frame *f) {
 
 /* Moves replicator output into frames, then writes what the socket takes. */
 static void flush(hc_discovery *d) {
+  if (d->detached) { /* nobody to send to: drain and drop */
+    for (size_t i = 0; i < d->nconns; i++) {
+      dconn *c = &d->conns[i];
+      const uint8_t *m;
+      size_t n;
+      for (int k = 0; !c->dead && k < 100000 && hc_replicator_pending_message(c->r, &m, &n); k++)
+        hc_replicator_consume_message(c->r);
+      int err = c->dead ? HC_OK : hc_replicator_error(c->r);
+      if (err) end_conn(d, c, err, hc_replicator_error_message(c->r), false);
+    }
+    hc_swp_out_free(&d->out);
+    return;
+  }
   if (d->fd < 0) return;
   for (size_t i = 0; i < d->nconns; i++) {
     dconn *c = &d->conns[i];
@@ -760,4 +775,43 @@ int hc_discovery_seed_load(const char *path, uint8_t seed[32]) {
     return HC_ERR_IO;
   }
   return HC_OK;
+}
+
+/* ---------------------------------------------------------------- detached (tests) ---- */
+
+int hc__discovery_new_detached(hc_discovery **out, const hc_discovery_opts *opts,
+                               const hc_discovery_callbacks *cb, void *user) {
+  if (!out || !opts || !cb || !cb->on_connection) return HC_ERR_INVALID_ARG;
+  *out = NULL;
+  if (hc_crypto_init()) return HC_ERR_IO;
+  hc_discovery *d = calloc(1, sizeof *d);
+  if (!d) return HC_ERR_NOMEM;
+  d->fd = -1;
+  d->detached = true;
+  d->cb = *cb;
+  d->user = user;
+  if (opts->replicator_callbacks) {
+    d->rcb = *opts->replicator_callbacks;
+    d->has_rcb = true;
+  }
+  d->ruser = opts->replicator_user;
+  d->max_connections = opts->max_connections ? opts->max_connections : 64;
+  d->max_restarts = -1;
+  *out = d;
+  return HC_OK;
+}
+
+int hc__discovery_feed(hc_discovery *d, const uint8_t *data, size_t len) {
+  if (d->err) return d->err;
+  if (hc_swp_dec_feed(&d->dec, data, len)) {
+    helper_died(d, "sent more than the library could buffer");
+    return d->err;
+  }
+  hc_swp_frame f;
+  int rc;
+  while ((rc = hc_swp_dec_next(&d->dec, &f)) == 1) handle_frame(d, &f);
+  if (rc < 0) helper_died(d, "sent a malformed frame");
+  reap_conns(d);
+  flush(d);
+  return d->err;
 }

@@ -209,8 +209,11 @@ int hc_cli_swarm_clone(hc_core *core, const hc_cli_swarm_args *a) {
   s.core = core;
   s.tty = isatty(STDERR_FILENO);
   s.clone = true;
+  /* times count from here: the helper's start is part of the time to the first block */
+  s.started = s.last_connected = hc_net_now_ms();
   hc_discovery *d;
   if (start_swarm(&s, &d)) return 1;
+  uint64_t helper_up = hc_net_now_ms() - s.started;
   const uint8_t *dk = hc_core_discovery_key(core);
   /* a live reader also announces (it can serve what it has, as JS apps do); a one-shot clone
    * only looks up */
@@ -222,7 +225,7 @@ int hc_cli_swarm_clone(hc_core *core, const hc_cli_swarm_args *a) {
   }
   struct sigaction old_term, old_int;
   install_signals(&old_term, &old_int);
-  s.started = s.last_connected = hc_net_now_ms();
+  s.last_connected = hc_net_now_ms(); /* the give-up timer starts once the helper is up */
   clone_wait w = {&s, false};
   int ret = 0;
   rc = hc_discovery_run(d, -1, clone_until, &w);
@@ -242,9 +245,9 @@ int hc_cli_swarm_clone(hc_core *core, const hc_cli_swarm_args *a) {
   if (s.tty) fputc('\n', stderr);
   fprintf(stderr,
           "cloned %" PRIu64 " blocks, %" PRIu64 " bytes in %.2f s (%.1f MB/s); length %" PRIu64
-          ", fork %" PRIu64 "; first block after %" PRIu64 " ms\n",
+          ", fork %" PRIu64 "; helper up after %" PRIu64 " ms, first block after %" PRIu64 " ms\n",
           s.blocks, s.bytes, secs, secs > 0 ? (double)s.bytes / 1e6 / secs : 0.0,
-          hc_core_length(core), hc_core_fork(core), s.have_block ? s.first_block_ms : 0);
+          hc_core_length(core), hc_core_fork(core), helper_up, s.have_block ? s.first_block_ms : 0);
   hc_discovery_leave(d, dk);
   hc_discovery_free(d);
   return ret;

@@ -293,8 +293,18 @@ static void on_connection(hc_discovery *d, const hc_swp_frame *f) {
   o.is_initiator = f->initiator;
   o.handshake_hash = f->hash;
   o.remote_public_key = f->key;
-  hc_replicator *r;
-  if (hc_replicator_new_preauth(&r, &o, d->has_rcb ? &d->rcb : NULL, d->ruser) != HC_OK) {
+  hc_replicator *r = NULL;
+  if (d->cb.make_replicator) {
+    r = d->cb.make_replicator(d->user, d, &o);
+    if (r && !hc_replicator_is_preauth(r)) { /* a Noise replicator would wait forever */
+      logf_(d, "make_replicator returned a replicator that is not pre-authenticated");
+      hc_replicator_free(r);
+      r = NULL;
+    }
+  } else if (hc_replicator_new_preauth(&r, &o, d->has_rcb ? &d->rcb : NULL, d->ruser) != HC_OK) {
+    r = NULL;
+  }
+  if (!r) {
     hc_swp_put_id(&d->out, HC_SWP_CLOSE, f->id, NULL, 0);
     return;
   }

@@ -78,6 +78,13 @@ static int t_on_connection(void *user, hc_discovery *d, hc_replicator *r, const 
   return HC_OK;
 }
 
+/* make_replicator: refuses odd connection numbers (the remote key's bytes are the number) */
+static hc_replicator *t_make(void *user, hc_discovery *d, const hc_preauth_opts *o) {
+  if (o->remote_public_key[0] & 1) return NULL;
+  hc_replicator *r;
+  return hc_replicator_new_preauth(&r, o, NULL, NULL) == HC_OK ? r : NULL;
+}
+
 static void t_on_disconnect(void *user, hc_discovery *d, hc_replicator *r, int err, const char *m) {
   ((tstate *)user)->disconnects++;
 }
@@ -174,6 +181,25 @@ static void test_too_many_connections(void) {
   CHECK(kill(pid, 0) != 0);
 }
 
+static void test_make_replicator(void) {
+  setenv("FAKE_MODE", "conns", 1);
+  tstate s;
+  memset(&s, 0, sizeof s);
+  char err[1024] = "";
+  hc_discovery_callbacks cb = {.on_connection = t_on_connection, .on_log = t_on_log,
+                               .make_replicator = t_make};
+  hc_discovery_opts o = {.version = HC_DISCOVERY_OPTS_VERSION, .helper = g_helper,
+                         .bootstrap = "127.0.0.1:1", .max_restarts = -1, .errbuf = err,
+                         .errbuf_len = sizeof err};
+  hc_discovery *d;
+  CHECK_OK(hc_discovery_new(&d, &o, &cb, &s));
+  /* 70 connections, the 35 odd ones refused: the fake helper reports 6 CLOSEs early on */
+  CHECK_OK(hc_discovery_run(d, 20000, log_has_closed, &s));
+  CHECK_OK(hc_discovery_run(d, 300, NULL, NULL) == HC_ERR_TIMEOUT ? HC_OK : HC_ERR_IO);
+  CHECK_EQ(s.connections, 35);
+  hc_discovery_free(d);
+}
+
 static void test_health_ping(void) {
   hc_discovery *d;
   tstate s;
@@ -242,6 +268,7 @@ int main(void) {
   test_health_ping();
   test_malformed_frame();
   test_too_many_connections();
+  test_make_replicator();
   test_restart_and_rejoin();
   printf("test_discovery: ok\n");
   return 0;

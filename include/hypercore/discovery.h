@@ -43,6 +43,12 @@ typedef struct hc_discovery_callbacks {
   /* Something about the helper to tell a user (it exited, was restarted, reported an error).
    * May be NULL. */
   void (*on_log)(void *user, hc_discovery *d, const char *message);
+  /* Makes the replicator of a new connection from the transport's parameters (e.g. a store's
+   * replicator that serves every core on demand); it must be a pre-authenticated one made with
+   * *opts (the pointers in it are valid during the call only). NULL: the discovery calls
+   * hc_replicator_new_preauth with opts.replicator_callbacks. Return NULL to refuse the
+   * connection. The discovery owns (and frees) the replicator, after on_disconnect. */
+  hc_replicator *(*make_replicator)(void *user, hc_discovery *d, const hc_preauth_opts *opts);
 } hc_discovery_callbacks;
 
 #define HC_DISCOVERY_OPTS_VERSION 1

@@ -16,7 +16,7 @@ async function jsWriterToC (v, root, bootstrap, testnet) {
   const label = `${v} JS writer on the swarm -> C clone --swarm`
   const writer = await u.jsCore(v)
   const blocks = await u.jsAppendBatches(writer, u.testBatches(v === 'v10' ? 3 : 4))
-  const more = Array.from({ length: 2000 }, (_, i) => Buffer.from(`small block ${i} `.repeat(i % 5)))
+  const more = Array.from({ length: 200 }, (_, i) => Buffer.from(`small block ${i} `.repeat(i % 5)))
   await writer.append(more)
   blocks.push(...more)
   const swarm = jsSwarm(testnet)

@@ -34,7 +34,7 @@
  * in each replicator's own bounded queue (it stops answering requests past its high water). */
 #define OUT_HIGH_WATER (8u << 20)
 #define PING_INTERVAL_MS 2000
-#define HEALTH_TIMEOUT_MS 20000 /* no PONG for this long: the helper is hung, restart it */
+#define HEALTH_TIMEOUT_MS 20000 /* default: no PONG for this long, the helper is hung */
 #define STOP_GRACE_MS 3000      /* the helper's time to unannounce on shutdown */
 
 typedef struct dconn {
@@ -66,7 +66,7 @@ struct hc_discovery {
   bool loopback;
   uint32_t max_connections;
   int max_restarts;
-  uint32_t start_timeout_ms;
+  uint32_t start_timeout_ms, health_timeout_ms;
 
   pid_t pid;
   int fd;
@@ -500,7 +500,9 @@ static void read_helper(hc_discovery *d) {
 
 static void health(hc_discovery *d, uint64_t now) {
   if (d->fd < 0) return;
-  if (now - d->last_pong > HEALTH_TIMEOUT_MS) {
+  /* while starting, the start timeout rules (a cold Node can take seconds on a loaded box) */
+  uint64_t limit = d->ready ? d->health_timeout_ms : d->start_timeout_ms;
+  if (now - d->last_pong > limit) {
     helper_died(d, d->ready ? "stopped answering" : "did not start in time");
     return;
   }
@@ -578,6 +580,7 @@ int hc_discovery_new(hc_discovery **out, const hc_discovery_opts *opts,
   d->max_connections = opts->max_connections ? opts->max_connections : 64;
   d->max_restarts = opts->max_restarts ? (opts->max_restarts < 0 ? -1 : opts->max_restarts) : 5;
   d->start_timeout_ms = opts->start_timeout_ms ? opts->start_timeout_ms : 30000;
+  d->health_timeout_ms = opts->health_timeout_ms ? opts->health_timeout_ms : HEALTH_TIMEOUT_MS;
   d->loopback = all_loopback(opts->bootstrap);
   const char *helper = opts->helper && *opts->helper ? opts->helper : getenv("HC_SWARM_HELPER");
   if (!helper || !*helper) helper = HC_SWARM_HELPER_DEFAULT;
@@ -807,6 +810,7 @@ int hc__discovery_new_detached(hc_discovery **out, const hc_discovery_opts *opts
   d->ruser = opts->replicator_user;
   d->max_connections = opts->max_connections ? opts->max_connections : 64;
   d->max_restarts = -1;
+  d->health_timeout_ms = HEALTH_TIMEOUT_MS;
   *out = d;
   return HC_OK;
 }

@@ -40,6 +40,7 @@ static const char FAKE[] =
     "    } else if (t === 5) {\n"
     "      if (++closes === 6) ipc.write(frame(0x85, Buffer.from('closed ' + closes)))\n"
     "    } else if (t === 6) {\n"
+    "      if (mode === 'mute') continue\n"
     "      ipc.write(frame(0x86, Buffer.concat([body, u32(0), u32(3), u32(9)])))\n"
     "    }\n"
     "  }\n"
@@ -200,6 +201,31 @@ static void test_make_replicator(void) {
   hc_discovery_free(d);
 }
 
+/* A helper that stops answering PINGs is hung: killed and restarted after health_timeout_ms. */
+static void test_hung_helper(void) {
+  setenv("FAKE_MODE", "mute", 1);
+  tstate s;
+  memset(&s, 0, sizeof s);
+  char err[1024] = "";
+  hc_discovery_callbacks cb = {.on_connection = t_on_connection, .on_log = t_on_log};
+  hc_discovery_opts o = {.version = HC_DISCOVERY_OPTS_VERSION, .helper = g_helper,
+                         .bootstrap = "127.0.0.1:1", .max_restarts = 1, .health_timeout_ms = 1500,
+                         .errbuf = err, .errbuf_len = sizeof err};
+  hc_discovery *d;
+  CHECK_OK(hc_discovery_new(&d, &o, &cb, &s));
+  hc_discovery_stats st;
+  hc_discovery_get_stats(d, &st);
+  int first = st.helper_pid;
+  uint64_t t0 = hc_net_now_ms();
+  CHECK_RC(hc_discovery_run(d, 20000, NULL, NULL), HC_ERR_HELPER); /* hung, restarted, hung */
+  uint64_t dt = hc_net_now_ms() - t0;
+  CHECK(dt >= 2 * 1500 && dt < 15000);
+  CHECK(strstr(s.log, "swarm helper stopped answering (killed); restarting it (1 of 1)") != NULL);
+  CHECK(strstr(hc_discovery_error_message(d), "stopped answering") != NULL);
+  CHECK(kill(first, 0) != 0); /* the hung one is gone */
+  hc_discovery_free(d);
+}
+
 static void test_health_ping(void) {
   hc_discovery *d;
   tstate s;
@@ -269,6 +295,7 @@ int main(void) {
   test_malformed_frame();
   test_too_many_connections();
   test_make_replicator();
+  test_hung_helper();
   test_restart_and_rejoin();
   printf("test_discovery: ok\n");
   return 0;

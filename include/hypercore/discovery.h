@@ -76,6 +76,9 @@ typedef struct hc_discovery_opts {
   int max_restarts;
   /* Milliseconds to wait for the helper to start (0: 30000). */
   uint32_t start_timeout_ms;
+  /* A helper that answers no PING (sent every 2 s) for this long is hung: it is killed and
+   * restarted (0: 20000). */
+  uint32_t health_timeout_ms;
   /* Out: why hc_discovery_new failed (may be NULL). */
   char *errbuf;
   size_t errbuf_len;

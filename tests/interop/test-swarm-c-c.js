@@ -2,7 +2,8 @@
 // Hyperswarm discovery, C to C on a hyperdht testnet bound to 127.0.0.1:
 //  - `serve --swarm` -> `clone --swarm`: every block, verified;
 //  - both peers join as server and client (serve, and clone --live which also announces):
-//    Hyperswarm keeps ONE connection between them; live appends flow over it;
+//    Hyperswarm keeps ONE connection between them; live appends flow over it; the writer
+//    restarts: the live reader reconnects;
 //  - the helper of a cloning process is killed mid-transfer: the process reports it,
 //    restarts the helper, reconnects and completes the clone, everything verified;
 //  - the cloning process itself is killed mid-transfer: nothing unverified is stored, and a
@@ -38,7 +39,7 @@ async function cToC (root, bootstrap) {
   const wdir = path.join(root, 'writer')
   h.cli(['create', wdir])
   const blocks = u.cAppendBatches(wdir, u.testBatches(7))
-  const server = await startCSwarmServer(wdir, bootstrap, { stdin: true })
+  let server = await startCSwarmServer(wdir, bootstrap, { stdin: true })
   try {
     const dir = path.join(root, 'clone')
     const r = await u.runC(['clone', server.key, dir, '--swarm', '--bootstrap', bootstrap, '--timeout', '30000'], { timeout: 90000 })
@@ -70,6 +71,16 @@ async function cToC (root, bootstrap) {
       assert.ok(Date.now() - t0 <= 1200)
     }
     h.verifyOk(live, label + ' live')
+    // a dropped connection: the writer stops and restarts (same identity); the live reader
+    // reconnects and sees its next append
+    await server.stop()
+    const t0 = Date.now()
+    server = await startCSwarmServer(wdir, bootstrap, { stdin: true })
+    const len = await server.append('after the restart')
+    await u.until(async () => stored(live) === len, 30000, `${label}: live reader reconnected`, 20)
+    const reconnectMs = Date.now() - t0
+    assert.match(reader.stderr(), /disconnected from [0-9a-f]{16}[^\n]*\(0 connections\)\n[^\n]*connected to [0-9a-f]{16}/, label + ': reconnection shown')
+    h.step(`the writer restarted: the live reader reconnected and had its append after ${reconnectMs} ms`)
     reader.kill('SIGTERM')
     const rr = await u.waitExit(reader, 15000, 'clone --live')
     assert.strictEqual(rr.status, 0, `clone --live on SIGTERM: exit ${rr.status}; stderr: ${rr.stderr}`)

@@ -53,13 +53,28 @@ async function cWriterToJs (v, root, bootstrap, testnet) {
     assert.strictEqual(h.hex(await reader.treeHash()), h.info(cdir).treeHash, label + ': tree hash after live appends')
     assert.strictEqual(cConnections(server.handle.stderr()), 1, label + ': one connection')
     h.step(`${label}: ${ROUNDS} live appends seen within ${LIMIT_MS} ms each`)
+    // announced on the DHT while serving; SIGTERM unannounces (leave + swarm.destroy)
+    assert.ok(await announcers(testnet, server.discoveryKey) >= 1, label + ': announced on the DHT')
   } finally {
     await swarm.destroy()
     await reader.close()
     const r = await server.stop()
     assert.match(r.stderr, /swarm: started/, label + ': started message')
   }
-  h.step(`${label}: SIGTERM -> exit 0`)
+  assert.strictEqual(await announcers(testnet, server.discoveryKey), 0, label + ': no longer announced after SIGTERM')
+  h.step(`${label}: SIGTERM -> exit 0, the topic is no longer announced on the DHT`)
+}
+
+// Peers a DHT lookup of the topic finds (announce records on the nodes closest to it).
+async function announcers (testnet, dk) {
+  const node = testnet.createNode()
+  try {
+    let n = 0
+    for await (const r of node.lookup(Buffer.from(dk, 'hex'))) n += r.peers.length
+    return n
+  } finally {
+    await node.destroy()
+  }
 }
 
 h.main(async () => {

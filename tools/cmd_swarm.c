@@ -17,6 +17,7 @@
 
 typedef struct swarm_state {
   const hc_cli_swarm_args *a;
+  hc_discovery *d;
   hc_core *core;
   hc_replicator *peers[MAX_PEERS];
   size_t npeers;
@@ -64,9 +65,11 @@ static void on_download(void *user, hc_replicator *r, hc_core *core, uint64_t in
   if (s->tty && now - s->last_print >= 200) {
     s->last_print = now;
     double secs = (double)(now - s->started) / 1000.0;
-    fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " blocks, %" PRIu64 " bytes, %.1f MB/s, %zu peer(s)   ",
+    hc_discovery_stats st = {0};
+    if (s->d) hc_discovery_get_stats(s->d, &st);
+    fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " blocks, %" PRIu64 " bytes, %.1f MB/s; peers: %u found, %zu connected   ",
             s->blocks, hc_core_length(core), s->bytes, secs > 0 ? (double)s->bytes / 1e6 / secs : 0.0,
-            s->npeers);
+            st.peers, s->npeers);
   }
 }
 
@@ -213,6 +216,7 @@ int hc_cli_swarm_clone(hc_core *core, const hc_cli_swarm_args *a) {
   s.started = s.last_connected = hc_net_now_ms();
   hc_discovery *d;
   if (start_swarm(&s, &d)) return 1;
+  s.d = d;
   uint64_t helper_up = hc_net_now_ms() - s.started;
   const uint8_t *dk = hc_core_discovery_key(core);
   /* a live reader also announces (it can serve what it has, as JS apps do); a one-shot clone

@@ -73,7 +73,7 @@ struct hc_discovery {
   bool ready;
   hc_swp_dec dec;
   hc_swp_out out;
-  uint64_t last_ping, last_pong, started;
+  uint64_t last_ping, last_pong;
   uint32_t ping_nonce;
 
   dconn *conns;
@@ -85,7 +85,7 @@ struct hc_discovery {
 
   hc_discovery_stats stats;
   bool detached; /* no helper: fed by hc__discovery_feed (fuzzing, tests) */
-  bool stop, in_cb;
+  bool stop;
   int err;
   char errmsg[512];
 };
@@ -236,7 +236,7 @@ static int spawn_helper(hc_discovery *d) {
   setsockopt(d->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
   setsockopt(d->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
   d->ready = false;
-  d->started = d->last_pong = d->last_ping = hc_net_now_ms();
+  d->last_pong = d->last_ping = hc_net_now_ms();
   int rc = send_config(d);
   if (rc) failf(d, rc, "out of memory");
   return rc;
@@ -308,18 +308,14 @@ static void on_connection(hc_discovery *d, const hc_swp_frame *f) {
     hc_swp_put_id(&d->out, HC_SWP_CLOSE, f->id, NULL, 0);
     return;
   }
-  dconn *c = &d->conns[d->nconns++];
-  c->id = f->id;
-  c->r = r;
-  c->dead = false;
+  size_t k = d->nconns++;
+  d->conns[k] = (dconn){f->id, r, false};
   d->stats.connections_total++;
+  /* callbacks never add connections, so index k stays valid */
   int rc = d->cb.on_connection ? d->cb.on_connection(d->user, d, r, f->key, f->initiator)
                                : HC_ERR_INVALID_ARG;
-  c = find_conn(d, f->id); /* the callback may have grown nothing, but keep it simple */
-  if (c && rc) {
-    c->dead = true; /* refused: no on_disconnect for a connection the user did not take */
-    hc_swp_put_id(&d->out, HC_SWP_CLOSE, f->id, NULL, 0);
-  }
+  /* refused: on_disconnect still comes, so whoever made the replicator can let go of it */
+  if (rc) end_conn(d, &d->conns[k], rc, "refused by on_connection", true);
 }
 
 static void on_data(hc_discovery *d, const hc_swp_frame *f) {

@@ -34,8 +34,8 @@ typedef struct hc_discovery_callbacks {
    * an error to close the connection. Required. */
   int (*on_connection)(void *user, hc_discovery *d, hc_replicator *r,
                        const uint8_t remote_public_key[32], bool initiator);
-  /* A connection ended (err HC_OK: closed by the remote or by us); r is freed after. May be
-   * NULL. */
+  /* A connection ended (err HC_OK: closed by the remote or by us; or the error, also when
+   * on_connection refused it); r is freed after. May be NULL. */
   void (*on_disconnect)(void *user, hc_discovery *d, hc_replicator *r, int err,
                         const char *message);
   /* The first announce/lookup round of a joined topic finished. May be NULL. */

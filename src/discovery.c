@@ -360,22 +360,9 @@ static void handle_frame(hc_discovery *d, const hc_swp_frame *f) {
 
 /* ---------------------------------------------------------------- I/O ---- */
 
-/* Moves replicator output into frames, then writes what the socket takes. */
-static void flush(hc_discovery *d) {
-  if (d->detached) { /* nobody to send to: drain and drop */
-    for (size_t i = 0; i < d->nconns; i++) {
-      dconn *c = &d->conns[i];
-      const uint8_t *m;
-      size_t n;
-      for (int k = 0; !c->dead && k < 100000 && hc_replicator_pending_message(c->r, &m, &n); k++)
-        hc_replicator_consume_message(c->r);
-      int err = c->dead ? HC_OK : hc_replicator_error(c->r);
-      if (err) end_conn(d, c, err, hc_replicator_error_message(c->r), false);
-    }
-    hc_swp_out_free(&d->out);
-    return;
-  }
-  if (d->fd < 0) return;
+/* Frames what the replicators want to send, until OUT_HIGH_WATER bytes wait for the helper
+ * (the rest stays in each replicator's bounded queue); ends connections that failed. */
+static void take_output(hc_discovery *d) {
   for (size_t i = 0; i < d->nconns; i++) {
     dconn *c = &d->conns[i];
     if (c->dead) continue;
@@ -384,11 +371,23 @@ static void flush(hc_discovery *d) {
     while (hc_swp_out_pending(&d->out) < OUT_HIGH_WATER &&
            hc_replicator_pending_message(c->r, &m, &n)) {
       if (hc_swp_put_id(&d->out, HC_SWP_DATA, c->id, m, n) != HC_OK) break;
-      hc_replicator_consume_message(c->r);
+      hc_replicator_consume_message(c->r); /* may make it answer queued requests */
     }
     int err = hc_replicator_error(c->r);
     if (err) end_conn(d, c, err, hc_replicator_error_message(c->r), true);
   }
+}
+
+/* Moves replicator output into frames, then writes what the socket takes (never blocks: the
+ * rest goes when poll says POLLOUT). */
+static void flush(hc_discovery *d) {
+  if (d->detached) { /* nobody to send to: drain and drop */
+    take_output(d);
+    hc_swp_out_free(&d->out);
+    return;
+  }
+  if (d->fd < 0) return;
+  take_output(d);
   while (hc_swp_out_pending(&d->out)) {
     ssize_t w = send(d->fd, d->out.buf + d->out.head, hc_swp_out_pending(&d->out), MSG_NOSIGNAL);
     if (w < 0) {
@@ -396,26 +395,7 @@ static void flush(hc_discovery *d) {
       break; /* EAGAIN: poll for POLLOUT; EPIPE: the read side sees the EOF */
     }
     hc_swp_out_consume(&d->out, (size_t)w);
-    /* replicators may have more now that the buffer emptied */
-    if (!hc_swp_out_pending(&d->out)) {
-      bool more = false;
-      for (size_t i = 0; i < d->nconns && !more; i++) {
-        const uint8_t *m;
-        size_t n;
-        more = !d->conns[i].dead && hc_replicator_pending_message(d->conns[i].r, &m, &n);
-      }
-      if (!more) break;
-      for (size_t i = 0; i < d->nconns; i++) {
-        dconn *c = &d->conns[i];
-        const uint8_t *m;
-        size_t n;
-        while (!c->dead && hc_swp_out_pending(&d->out) < OUT_HIGH_WATER &&
-               hc_replicator_pending_message(c->r, &m, &n)) {
-          if (hc_swp_put_id(&d->out, HC_SWP_DATA, c->id, m, n) != HC_OK) break;
-          hc_replicator_consume_message(c->r);
-        }
-      }
-    }
+    if (!hc_swp_out_pending(&d->out)) take_output(d); /* replicators may have more now */
   }
 }
 

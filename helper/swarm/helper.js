@@ -115,12 +115,13 @@ function onConnection(conn, info) {
     if (c.announced) send(f)
     else c.queue.push(f)
   })
-  conn.on('error', () => {}) // reported with 'close'
+  let lastError = null
+  conn.on('error', (err) => { lastError = err }) // reported with 'close'
   conn.on('close', () => {
     if (!conns.has(id)) return
     conns.delete(id)
-    const err = conn.destroyed && conn._readableState && conn._readableState.error
-    send(frame(T.CLOSED, u32(id), Buffer.from(err ? String(err.message || err) : '')))
+    const why = lastError ? String(lastError.message || lastError).slice(0, 500) : ''
+    send(frame(T.CLOSED, u32(id), Buffer.from(why)))
   })
   const announce = () => {
     if (c.announced || !conns.has(id)) return
@@ -193,7 +194,8 @@ function onFrame(type, body) {
     case T.PING: {
       if (body.length !== 4) return sendError('bad PING')
       const peers = swarm.peers ? swarm.peers.size : 0
-      send(frame(T.PONG, body, u32(conns.size), u32(peers), u32(swarm.dht.nodes ? swarm.dht.nodes.length : 0)))
+      const nodes = typeof swarm.dht.toArray === 'function' ? swarm.dht.toArray().length : 0
+      send(frame(T.PONG, body, u32(conns.size), u32(peers), u32(nodes)))
       return
     }
     default:

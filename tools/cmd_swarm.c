@@ -247,11 +247,13 @@ int hc_cli_swarm_clone(hc_core *core, const hc_cli_swarm_args *a) {
   }
   double secs = (double)(hc_net_now_ms() - s.started) / 1000.0;
   if (s.tty) fputc('\n', stderr);
+  char first[64] = "no block received";
+  if (s.have_block) snprintf(first, sizeof first, "first block after %" PRIu64 " ms", s.first_block_ms);
   fprintf(stderr,
           "cloned %" PRIu64 " blocks, %" PRIu64 " bytes in %.2f s (%.1f MB/s); length %" PRIu64
-          ", fork %" PRIu64 "; helper up after %" PRIu64 " ms, first block after %" PRIu64 " ms\n",
+          ", fork %" PRIu64 "; helper up after %" PRIu64 " ms, %s\n",
           s.blocks, s.bytes, secs, secs > 0 ? (double)s.bytes / 1e6 / secs : 0.0,
-          hc_core_length(core), hc_core_fork(core), helper_up, s.have_block ? s.first_block_ms : 0);
+          hc_core_length(core), hc_core_fork(core), helper_up, first);
   hc_discovery_leave(d, dk);
   hc_discovery_free(d);
   return ret;

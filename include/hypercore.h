@@ -12,5 +12,6 @@
 #include "hypercore/discovery.h"
 #include "hypercore/net.h"
 #include "hypercore/multisig.h"
+#include "hypercore/store.h"
 
 #endif

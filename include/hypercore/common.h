@@ -61,8 +61,9 @@ extern "C" {
   X(HC_ERR_CANCELLED, -29, "cancelled")                                              \
   X(HC_ERR_BUSY, -30, "operation not allowed now")                                   \
   X(HC_ERR_DECRYPT, -31, "block does not decrypt (wrong encryption key)")               \
-  X(HC_ERR_BAD_MANIFEST, -32, "manifest does not hash to the core key")              \
-  X(HC_ERR_HELPER, -33, "discovery helper missing or failed")
+  X(HC_ERR_BAD_MANIFEST, -32, "manifest does not hash to the core key")                  \
+  X(HC_ERR_NOT_A_STORE, -33, "not a corestore directory")                                \
+  X(HC_ERR_HELPER, -34, "discovery helper missing or failed")
 
 typedef enum {
 #define HC__ERR_ENUM(name, value, msg) name = value,

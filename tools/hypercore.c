@@ -1530,7 +1530,9 @@ static const cmd_def commands[] = {
      "  --swarm   find peers on the Hyperswarm DHT by the key's discovery key instead of\n"
      "            --connect (connections on stderr); without --live, exits 1 with a message when\n"
      "            no peer is connected for --timeout MS (default 60000) from the start or since\n"
-     "            the last connection ended. The swarm identity is kept in DIR/swarm.seed.\n"
+     "            the last connection ended; with --live it also announces the core and\n"
+     "            follows every peer until SIGINT/SIGTERM (exit 0). The swarm identity is kept\n"
+     "            in DIR/swarm.seed.\n"
      "  --bootstrap HOST:PORT,...   DHT bootstrap nodes (default: the public Hyperswarm ones)\n",
      opts_clone, 2, 2, cmd_clone},
     {"checkout", "DIR LENGTH [INDEX]", "inspect the snapshot at LENGTH",

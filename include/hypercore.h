@@ -35,6 +35,8 @@
 #include "hypercore/core.h"
 #include "hypercore/session.h"
 #include "hypercore/replicate.h"
+#include "hypercore/preauth.h"
+#include "hypercore/discovery.h"
 #include "hypercore/net.h"
 #include "hypercore/multisig.h"
 #include "hypercore/store.h"

@@ -6,6 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/scripts/deps.sh"
 hc_install_deps
+hc_install_swarm_helper "$ROOT"
 
 BUILD="${HC_BUILD_DIR:-$ROOT/build}"
 echo "==> build ($BUILD)"

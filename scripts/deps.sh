@@ -32,3 +32,10 @@ hc_install_deps() {
 hc_jobs() {
   nproc 2>/dev/null || echo 2
 }
+
+# hc_install_swarm_helper ROOT: the Hyperswarm helper's pinned packages (helper/swarm, used by
+# `serve --swarm` / `clone --swarm` and hc_discovery_new), installed with npm ci.
+hc_install_swarm_helper() {
+  echo "==> npm ci (helper/swarm: pinned hyperswarm 4.17.2 / hyperdht 6.34.0)"
+  (cd "$1/helper/swarm" && npm ci --no-audit --no-fund --loglevel=error)
+}

@@ -13,6 +13,7 @@ JOBS="$(hc_jobs)"
 
 echo "==> npm ci (tests/interop: pinned JS reference hypercore@10.38.2 / @11.37.1)"
 (cd "$ROOT/tests/interop" && npm ci --no-audit --no-fund --loglevel=error)
+hc_install_swarm_helper "$ROOT"
 
 echo "==> build ($BUILD)"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo

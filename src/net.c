@@ -65,7 +65,8 @@ static void apply_conn_limits(hc_net *n, hc_replicator *r) {
 }
 
 int hc_net_set_limits(hc_net *n, const hc_net_limits *l) {
-  if (!n || !l || l->version < 1 || l->version > HC_NET_LIMITS_VERSION) return HC_ERR_INVALID_ARG;
+  if (!n || !l) return HC_ERR_INVALID_ARG;
+  if (l->version != HC_NET_LIMITS_VERSION) return HC_ERR_BAD_VERSION;
   n->limits = *l;
   n->limits.version = HC_NET_LIMITS_VERSION;
   resolve_limits(&n->limits);

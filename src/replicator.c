@@ -10,8 +10,10 @@
 #include "encoding.h"
 #include "flat_tree.h"
 #include "hypercore/limits.h"
+#include "hypercore/preauth.h"
 #include "hypercore/replicate.h"
 #include "messages.h"
+#include "msgq.h"
 #include "protomux.h"
 #include "remote_bitfield.h"
 #include "request_queue.h"
@@ -278,7 +280,11 @@ typedef struct rpeer {
 } rpeer;
 
 struct hc_replicator {
-  hc_ss *ss;
+  hc_ss *ss; /* NULL in pre-authenticated mode (preauth.h): the transport is `pre` */
+  struct {
+    uint8_t handshake_hash[64], remote_pk[32];
+    hc_msgq out; /* whole messages to send */
+  } pre;
   hc_mux *mux;
   hc_replicator_callbacks cb;
   void *user;
@@ -718,6 +724,7 @@ static void on_sync(rpeer *p, const hc_msg_sync *m) {
 }
 
 static size_t out_backlog(hc_replicator *r) {
+  if (!r->ss) return r->pre.out.bytes;
   const uint8_t *d;
   size_t n;
   hc_ss_pending_out(r->ss, &d, &n);
@@ -1132,12 +1139,14 @@ static void capability(hc_replicator *r, bool initiator_role, const uint8_t key[
                        uint8_t out[32]) {
   hc_buf parts[2] = {{initiator_role ? HC_NS_REPLICATE_INITIATOR : HC_NS_REPLICATE_RESPONDER, 32},
                      {key, 32}};
-  hc_crypto_hash_parts(out, parts, 2, hc_ss_handshake_hash(r->ss), 64);
+  const uint8_t *hh = r->ss ? hc_ss_handshake_hash(r->ss) : r->pre.handshake_hash;
+  hc_crypto_hash_parts(out, parts, 2, hh, 64);
 }
 
 static int mux_send_frame(void *user, const uint8_t *frame, size_t len) {
   hc_replicator *r = user;
   if (len > HC_SS_MAX_MESSAGE) return HC_ERR_INVALID_ARG;
+  if (!r->ss) return hc_msgq_push(&r->pre.out, frame, len);
   return hc_ss_write(r->ss, frame, len);
 }
 
@@ -1416,12 +1425,26 @@ static void check_budget(hc_replicator *r) {
 }
 
 int hc_replicator_set_limits(hc_replicator *r, const hc_replicator_limits *l) {
-  if (!r || !l || l->version < 1 || l->version > HC_REPLICATOR_LIMITS_VERSION) return HC_ERR_INVALID_ARG;
+  if (!r || !l) return HC_ERR_INVALID_ARG;
+  if (l->version != HC_REPLICATOR_LIMITS_VERSION) return HC_ERR_BAD_VERSION;
   r->max_memory = l->max_memory == SIZE_MAX ? 0 : l->max_memory ? l->max_memory : HC_DEFAULT_CONN_MEMORY;
   return HC_OK;
 }
 
 /* ---- public API ---- */
+
+static int setup_mux(hc_replicator *r) {
+  hc_mux_callbacks mc;
+  memset(&mc, 0, sizeof mc);
+  mc.send_frame = mux_send_frame;
+  mc.on_open = mux_on_open;
+  mc.on_message = mux_on_message;
+  mc.on_close = mux_on_close;
+  mc.on_unknown_open = mux_on_unknown_open;
+  int rc = hc_mux_new(&r->mux, &mc, r);
+  if (!rc) hc_mux_set_max_batch(r->mux, BATCH_BYTES);
+  return rc;
+}
 
 int hc_replicator_new(hc_replicator **out, const hc_replicator_opts *opts,
                       const hc_replicator_callbacks *cb, void *user) {
@@ -1459,23 +1482,48 @@ int hc_replicator_new(hc_replicator **out, const hc_replicator_opts *opts,
     free(r);
     return rc;
   }
-  hc_mux_callbacks mc;
-  memset(&mc, 0, sizeof mc);
-  mc.send_frame = mux_send_frame;
-  mc.on_open = mux_on_open;
-  mc.on_message = mux_on_message;
-  mc.on_close = mux_on_close;
-  mc.on_unknown_open = mux_on_unknown_open;
-  rc = hc_mux_new(&r->mux, &mc, r);
+  rc = setup_mux(r);
   if (rc) {
     hc_ss_free(r->ss);
     free(r);
     return rc;
   }
-  hc_mux_set_max_batch(r->mux, BATCH_BYTES);
   *out = r;
   return HC_OK;
 }
+
+int hc_replicator_new_preauth(hc_replicator **out, const hc_preauth_opts *opts,
+                              const hc_replicator_callbacks *cb, void *user) {
+  if (!out) return HC_ERR_INVALID_ARG;
+  *out = NULL;
+  if (!opts || !opts->handshake_hash || !opts->remote_public_key) return HC_ERR_INVALID_ARG;
+  if (opts->version != HC_PREAUTH_OPTS_VERSION ||
+      (cb && cb->version != HC_REPLICATOR_CALLBACKS_VERSION))
+    return HC_ERR_BAD_VERSION;
+  if (hc_crypto_init()) return HC_ERR_IO;
+  hc_replicator *r = calloc(1, sizeof *r);
+  if (!r) return HC_ERR_NOMEM;
+  if (cb) r->cb = *cb;
+  r->user = user;
+  r->initiator = opts->is_initiator;
+  /* the transport owns liveness: no keep-alives, no handshake or silence timeout */
+  r->keepalive_ms = UINT64_MAX;
+  r->timeout_ms = UINT64_MAX;
+  r->handshake_timeout_ms = UINT64_MAX;
+  r->max_inflight = opts->max_inflight ? opts->max_inflight : 512;
+  memcpy(r->pre.handshake_hash, opts->handshake_hash, 64);
+  memcpy(r->pre.remote_pk, opts->remote_public_key, 32);
+  r->handshake_done = true;
+  int rc = setup_mux(r);
+  if (rc) {
+    free(r);
+    return rc;
+  }
+  *out = r;
+  return HC_OK;
+}
+
+bool hc_replicator_is_preauth(const hc_replicator *r) { return r && !r->ss; }
 
 static void peer_free(rpeer *p) {
   hc_core_off_update(p->core, core_event, p);
@@ -1501,6 +1549,7 @@ void hc_replicator_free(hc_replicator *r) {
   free(r->peers);
   hc_mux_free(r->mux);
   hc_ss_free(r->ss);
+  hc_msgq_free(&r->pre.out);
   free(r);
 }
 
@@ -1587,7 +1636,9 @@ int hc_replicator_set_live(hc_replicator *r, hc_core *core, bool live) {
   return r->err;
 }
 
-int hc_replicator_feed(hc_replicator *r, const uint8_t *data, size_t len, uint64_t now_ms) {
+/* One input (bytes of the secret stream, or one whole message of a pre-authenticated
+ * transport) with the batching around it. */
+static int feed_input(hc_replicator *r, const uint8_t *data, size_t len, uint64_t now_ms) {
   if (r->err) return r->err;
   r->now = now_ms;
   if (!r->created) r->created = now_ms ? now_ms : 1;
@@ -1598,7 +1649,13 @@ int hc_replicator_feed(hc_replicator *r, const uint8_t *data, size_t len, uint64
   for (size_t i = 0; i < r->npeers; i++) hc__core_defer_begin(r->peers[i]->core);
   size_t npeers = r->npeers;
   hc_mux_cork(r->mux);
-  int rc = hc_ss_feed(r->ss, data, len);
+  int rc;
+  if (r->ss) {
+    rc = hc_ss_feed(r->ss, data, len);
+  } else {
+    rc = HC_OK;
+    if (len) ss_on_message(r, data, len); /* empty: a keep-alive */
+  }
   int urc = hc_mux_uncork(r->mux);
   if (urc && urc != HC_ERR_CLOSED && !r->err) fail(r, urc, "send failed: %s", hc_strerror(urc));
   int drc = HC_OK;
@@ -1614,11 +1671,59 @@ int hc_replicator_feed(hc_replicator *r, const uint8_t *data, size_t len, uint64
   return r->err;
 }
 
+int hc_replicator_feed(hc_replicator *r, const uint8_t *data, size_t len, uint64_t now_ms) {
+  if (!r->ss) return HC_ERR_INVALID_ARG;
+  return feed_input(r, data, len, now_ms);
+}
+
+int hc_replicator_feed_message(hc_replicator *r, const uint8_t *msg, size_t len,
+                               uint64_t now_ms) {
+  if (!r || r->ss || (!msg && len)) return HC_ERR_INVALID_ARG;
+  if (len > HC_SS_MAX_MESSAGE && !r->err)
+    fail(r, HC_ERR_PROTOCOL, "message of %zu bytes is larger than a secret-stream message", len);
+  return feed_input(r, msg, len, now_ms);
+}
+
+bool hc_replicator_pending_message(hc_replicator *r, const uint8_t **msg, size_t *len) {
+  if (!r->ss && r->pre.out.count) {
+    hc_msgq_peek(&r->pre.out, msg, len);
+    return true;
+  }
+  *msg = NULL;
+  *len = 0;
+  return false;
+}
+
+void hc_replicator_consume_message(hc_replicator *r) {
+  if (r->ss) return;
+  hc_msgq_pop(&r->pre.out);
+  if (!r->err) drain_requests(r);
+}
+
+size_t hc_replicator_pending_bytes(const hc_replicator *r) {
+  if (!r->ss) return r->pre.out.bytes;
+  const uint8_t *d;
+  size_t n;
+  hc_ss_pending_out(r->ss, &d, &n);
+  return n;
+}
+
+const uint8_t *hc_replicator_remote_public_key(const hc_replicator *r) {
+  if (!r->ss) return r->pre.remote_pk;
+  return r->handshake_done ? hc_ss_remote_public_key(r->ss) : NULL;
+}
+
 void hc_replicator_pending_out(hc_replicator *r, const uint8_t **data, size_t *len) {
+  if (!r->ss) { /* pre-authenticated: messages go out through hc_replicator_pending_message */
+    *data = NULL;
+    *len = 0;
+    return;
+  }
   hc_ss_pending_out(r->ss, data, len);
 }
 
 void hc_replicator_consume_out(hc_replicator *r, size_t n) {
+  if (!r->ss) return;
   hc_ss_consume_out(r->ss, n);
   if (!r->err) drain_requests(r);
 }
@@ -1629,15 +1734,15 @@ int hc_replicator_tick(hc_replicator *r, uint64_t now_ms) {
   if (!r->created) r->created = now_ms ? now_ms : 1;
   if (!r->last_recv) r->last_recv = now_ms;
   if (!r->last_keepalive) r->last_keepalive = now_ms;
-  if (!hc_ss_remote_ready(r->ss) && now_ms - r->created > r->handshake_timeout_ms) {
+  if (r->ss && !hc_ss_remote_ready(r->ss) && now_ms - r->created > r->handshake_timeout_ms) {
     fail(r, HC_ERR_TIMEOUT, "handshake timed out");
     return r->err;
   }
-  if (now_ms - r->last_recv > r->timeout_ms) {
+  if (r->timeout_ms != UINT64_MAX && now_ms - r->last_recv > r->timeout_ms) {
     fail(r, HC_ERR_TIMEOUT, "remote silent for %llu ms", (unsigned long long)r->timeout_ms);
     return r->err;
   }
-  if (r->keepalive_ms != UINT64_MAX && hc_ss_state(r->ss) == HC_SS_OPEN &&
+  if (r->keepalive_ms != UINT64_MAX && r->ss && hc_ss_state(r->ss) == HC_SS_OPEN &&
       now_ms - r->last_keepalive >= r->keepalive_ms) {
     r->last_keepalive = now_ms;
     int rc = hc_ss_keepalive(r->ss);
@@ -1650,6 +1755,7 @@ int hc_replicator_tick(hc_replicator *r, uint64_t now_ms) {
 }
 
 uint64_t hc_replicator_next_timeout(const hc_replicator *r) {
+  if (!r->ss) return UINT64_MAX; /* pre-authenticated: the transport keeps time */
   uint64_t t = r->last_recv + r->timeout_ms;
   /* keep-alives only run once the stream is open: before that their deadline never moves,
    * and counting it made every poll return at once while a handshake was pending */
@@ -1670,7 +1776,9 @@ const char *hc_replicator_error_message(const hc_replicator *r) {
   return r->err ? r->errmsg : "";
 }
 
-bool hc_replicator_ready(const hc_replicator *r) { return hc_ss_remote_ready(r->ss) != 0; }
+bool hc_replicator_ready(const hc_replicator *r) {
+  return !r->ss || hc_ss_remote_ready(r->ss) != 0;
+}
 
 bool hc_replicator_remote_info(const hc_replicator *r, const hc_core *core, uint64_t *fork,
                                uint64_t *length) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "hypercore/preauth.h"
 #include "hypercore/store.h"
 #include "lock.h"
 
@@ -795,9 +796,11 @@ static void sc_on_warning(void *u, hc_replicator *r, hc_core *core, int err, con
   c->cb.on_warning(c->user, r, core, err, m);
 }
 
-int hc_store_replicator_new(hc_store *s, hc_replicator **out, const hc_replicator_opts *opts,
-                            const hc_replicator_callbacks *cb, void *user) {
-  if (!s || !out || !opts) return HC_ERR_INVALID_ARG;
+/* A store connection over a Noise replicator (opts) or a pre-authenticated one (popts). */
+static int store_replicator(hc_store *s, hc_replicator **out, const hc_replicator_opts *opts,
+                            const hc_preauth_opts *popts, const hc_replicator_callbacks *cb,
+                            void *user) {
+  if (!s || !out || (!opts && !popts)) return HC_ERR_INVALID_ARG;
   if (cb && cb->version != HC_REPLICATOR_CALLBACKS_VERSION) return HC_ERR_BAD_VERSION;
   *out = NULL;
   store_conn *c = calloc(1, sizeof *c);
@@ -817,7 +820,7 @@ int hc_store_replicator_new(hc_store *s, hc_replicator **out, const hc_replicato
   if (c->cb.on_download) w.on_download = sc_on_download;
   if (c->cb.on_upload) w.on_upload = sc_on_upload;
   if (c->cb.on_warning) w.on_warning = sc_on_warning;
-  int rc = hc_replicator_new(&c->r, opts, &w, c);
+  int rc = opts ? hc_replicator_new(&c->r, opts, &w, c) : hc_replicator_new_preauth(&c->r, popts, &w, c);
   if (rc) {
     free(c);
     return rc;
@@ -826,6 +829,18 @@ int hc_store_replicator_new(hc_store *s, hc_replicator **out, const hc_replicato
   s->conns = c;
   *out = c->r;
   return HC_OK;
+}
+
+int hc_store_replicator_new(hc_store *s, hc_replicator **out, const hc_replicator_opts *opts,
+                            const hc_replicator_callbacks *cb, void *user) {
+  if (!opts) return HC_ERR_INVALID_ARG;
+  return store_replicator(s, out, opts, NULL, cb, user);
+}
+
+int hc_store_replicator_new_preauth(hc_store *s, hc_replicator **out, const hc_preauth_opts *opts,
+                                    const hc_replicator_callbacks *cb, void *user) {
+  if (!opts) return HC_ERR_INVALID_ARG;
+  return store_replicator(s, out, NULL, opts, cb, user);
 }
 
 /* Unpins the cores of connection c. `live`: r is still alive, so each core is taken off it

@@ -54,7 +54,7 @@ int main(void) {
   hc_net_limits l;
   memset(&l, 0, sizeof l);
   l.version = 99;
-  CHECK_RC(hc_net_set_limits(net, &l), HC_ERR_INVALID_ARG);
+  CHECK_RC(hc_net_set_limits(net, &l), HC_ERR_BAD_VERSION);
   l.version = HC_NET_LIMITS_VERSION;
   l.max_connections = 2;
   CHECK_OK(hc_net_set_limits(net, &l));
@@ -90,7 +90,7 @@ int main(void) {
   hc_replicator *r;
   CHECK_OK(hc_replicator_new(&r, &o, NULL, NULL));
   hc_replicator_limits rl = {99, 0};
-  CHECK_RC(hc_replicator_set_limits(r, &rl), HC_ERR_INVALID_ARG);
+  CHECK_RC(hc_replicator_set_limits(r, &rl), HC_ERR_BAD_VERSION);
   size_t base = hc_replicator_memory(r);
   CHECK(base > 0);
   rl.version = HC_REPLICATOR_LIMITS_VERSION;

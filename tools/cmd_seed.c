@@ -39,7 +39,7 @@
 
 static const char seed_usage[] =
     "usage: hypercore seed STORE [KEY ...] [--listen HOST:PORT] [--connect HOST:PORT ...]\n"
-    "                      [--stdin] [--max-open N]\n";
+    "                      [--stdin] [--max-open N] [--swarm [--bootstrap HOST:PORT,...]]\n";
 
 static const char seed_help[] =
     "Serves every core of the Corestore 6 store STORE (created if missing) to every peer that\n"
@@ -51,7 +51,12 @@ static const char seed_help[] =
     "  --listen HOST:PORT   where to listen (default 127.0.0.1, any port); prints \"port PORT\"\n"
     "  --connect HOST:PORT  a peer to connect to (repeatable); reconnects when it drops\n"
     "  --stdin              each stdin line is one more KEY to follow while running\n"
-    "  --max-open N         unpinned cores kept open by the store (default: the store's)\n\n"
+    "  --max-open N         unpinned cores kept open by the store (default: the store's)\n"
+    "  --swarm              also on the Hyperswarm DHT (tools/cmd_seed.c, discovery.h): announce\n"
+    "                       every core of the store, look up and announce every KEY; prints\n"
+    "                       \"joined DK\" per topic; identity in STORE/swarm.seed; needs Node.js\n"
+    "                       and helper/swarm (npm ci)\n"
+    "  --bootstrap HOST:PORT,...  DHT bootstrap nodes for --swarm (default: the public ones)\n\n"
     "stdout: \"port PORT\", \"following KEY\", and \"synced KEY LENGTH\" when a followed core holds\n"
     "every block up to a new length. stderr: one progress line per core on a terminal\n"
     "(length, peers, rates), a summary otherwise. Adding cores while it runs: KEY lines on\n"
@@ -110,6 +115,10 @@ typedef struct seed {
   char line[256];
   size_t line_len;
   bool line_overflow;
+  /* --swarm: its connections are in conns too */
+  hc_discovery *disc;
+  int disc_fd; /* the helper socket watched (a restarted helper has a new one) */
+  bool disc_failed;
 } seed;
 
 static volatile sig_atomic_t seed_signal;
@@ -481,6 +490,7 @@ static int follow_key(seed *sd, const uint8_t key[32]) {
   printf("following %s\n", e->key_hex);
   fflush(stdout);
   for (size_t i = 0; i < sd->nconns; i++) follow_on(sd->conns[i], core);
+  if (sd->disc) hc_discovery_join(sd->disc, e->dk, HC_DISCOVERY_SERVER | HC_DISCOVERY_CLIENT);
   return HC_OK;
 }
 
@@ -587,10 +597,143 @@ static void progress(seed *sd) {
   display_summary(sd, now, false);
 }
 
-static bool seed_until(void *user, hc_net *net) {
+/* ---- --swarm: peers found on the Hyperswarm DHT (discovery.h) ---- */
+
+/* Each swarm connection gets a store replicator (every core on demand) following the keys. */
+static hc_replicator *swarm_make(void *user, hc_discovery *d, const hc_preauth_opts *o) {
+  (void)d;
+  seed *sd = user;
+  if (sd->nconns == sd->conns_cap) {
+    size_t cap = sd->conns_cap ? sd->conns_cap * 2 : 8;
+    hc_replicator **n = realloc(sd->conns, cap * sizeof *n);
+    if (!n) return NULL;
+    sd->conns = n;
+    sd->conns_cap = cap;
+  }
+  hc_replicator_callbacks cb;
+  memset(&cb, 0, sizeof cb);
+  cb.version = HC_REPLICATOR_CALLBACKS_VERSION;
+  cb.on_peer_add = cb_peer_add;
+  cb.on_peer_remove = cb_peer_remove;
+  cb.on_download = cb_download;
+  cb.on_upload = cb_upload;
+  cb.on_remote_sync = cb_remote_sync;
+  cb.on_warning = cb_warning;
+  hc_replicator *r;
+  if (hc_store_replicator_new_preauth(sd->store, &r, o, &cb, sd) != HC_OK) return NULL;
+  for (size_t i = 0; i < sd->nfollowed; i++) follow_on(r, sd->cores[sd->followed[i]].core);
+  sd->conns[sd->nconns++] = r;
+  sd->peers_total++;
+  sd->changed = true;
+  return r;
+}
+
+static int swarm_on_connection(void *user, hc_discovery *d, hc_replicator *r,
+                               const uint8_t rpk[32], bool initiator) {
   (void)user;
+  (void)d;
+  (void)r;
+  char hex[65];
+  hc_hex_encode(hex, rpk, 32);
+  fprintf(stderr, "hypercore: seed: swarm: connected to %.16s as %s\n", hex,
+          initiator ? "initiator" : "responder");
+  return HC_OK;
+}
+
+static void swarm_on_disconnect(void *user, hc_discovery *d, hc_replicator *r, int err,
+                                const char *msg) {
+  (void)d;
+  seed *sd = user;
+  const uint8_t *rpk = hc_replicator_remote_public_key(r);
+  char hex[65] = "?";
+  if (rpk) hc_hex_encode(hex, rpk, 32);
+  fprintf(stderr, "hypercore: seed: swarm: disconnected from %.16s: %s\n", hex,
+          msg && *msg ? msg : hc_strerror(err));
+  forget_conn(sd, r); /* detaches it from the store before the discovery frees it */
+  sd->changed = true;
+}
+
+static void swarm_on_joined(void *user, hc_discovery *d, const uint8_t topic[32]) {
+  (void)user;
+  (void)d;
+  char hex[65];
+  hc_hex_encode(hex, topic, 32);
+  printf("joined %s\n", hex);
+  fflush(stdout);
+}
+
+static void swarm_on_log(void *user, hc_discovery *d, const char *msg) {
+  (void)user;
+  (void)d;
+  fprintf(stderr, "hypercore: seed: swarm: %s\n", msg);
+}
+
+static int swarm_announce(void *user, const hc_store_entry *e) {
+  seed *sd = user;
+  if (!e->error) hc_discovery_join(sd->disc, e->discovery_key, HC_DISCOVERY_SERVER);
+  return 0;
+}
+
+/* The helper's socket is readable: relay what it sent. */
+static int swarm_on_fd(void *user, hc_net *net, int fd) {
   (void)net;
-  return seed_signal != 0;
+  seed *sd = user;
+  if (!sd->disc || fd != hc_discovery_fd(sd->disc)) return 1; /* an old helper's socket */
+  if (hc_discovery_process(sd->disc) != HC_OK) sd->disc_failed = true;
+  return 0;
+}
+
+/* Every loop turn: the discovery's timers and output, and the socket of a restarted helper. */
+static void swarm_tick(seed *sd) {
+  if (!sd->disc || sd->disc_failed) return;
+  if (hc_discovery_process(sd->disc) != HC_OK) {
+    sd->disc_failed = true;
+    return;
+  }
+  int fd = hc_discovery_fd(sd->disc);
+  if (fd >= 0 && fd != sd->disc_fd && hc_net_watch_fd(sd->net, fd, swarm_on_fd, sd) == HC_OK)
+    sd->disc_fd = fd;
+}
+
+/* Starts the discovery: followed keys are joined as server and client (follow_key), every
+ * core already in the store is announced. */
+static int swarm_start(seed *sd, const char *store_dir, const char *bootstrap) {
+  char path[4096], err[1200] = "";
+  uint8_t seedkey[32];
+  if (snprintf(path, sizeof path, "%s/swarm.seed", store_dir) >= (int)sizeof path)
+    return seed_fail("store path too long");
+  int rc = hc_discovery_seed_load(path, seedkey);
+  if (rc) return seed_fail("cannot read or create the swarm identity %s: %s", path, hc_strerror(rc));
+  hc_discovery_callbacks cb;
+  memset(&cb, 0, sizeof cb);
+  cb.version = HC_DISCOVERY_CALLBACKS_VERSION;
+  cb.on_connection = swarm_on_connection;
+  cb.on_disconnect = swarm_on_disconnect;
+  cb.on_joined = swarm_on_joined;
+  cb.on_log = swarm_on_log;
+  cb.make_replicator = swarm_make;
+  hc_discovery_opts o;
+  memset(&o, 0, sizeof o);
+  o.version = HC_DISCOVERY_OPTS_VERSION;
+  o.seed = seedkey;
+  o.bootstrap = bootstrap;
+  o.errbuf = err;
+  o.errbuf_len = sizeof err;
+  rc = hc_discovery_new(&sd->disc, &o, &cb, sd);
+  memset(seedkey, 0, sizeof seedkey);
+  if (rc) return seed_fail("%s", *err ? err : hc_strerror(rc));
+  sd->disc_fd = -1;
+  for (size_t i = 0; i < sd->nfollowed; i++)
+    hc_discovery_join(sd->disc, sd->cores[sd->followed[i]].dk, HC_DISCOVERY_SERVER | HC_DISCOVERY_CLIENT);
+  hc_store_list(sd->store, swarm_announce, sd);
+  swarm_tick(sd);
+  return 0;
+}
+
+static bool seed_until(void *user, hc_net *net) {
+  (void)net;
+  swarm_tick(user);
+  return seed_signal != 0 || ((seed *)user)->disc_failed;
 }
 
 /* ---- main ---- */
@@ -604,6 +747,8 @@ typedef struct seed_args {
   size_t nconnects;
   bool use_stdin;
   size_t max_open;
+  bool swarm;
+  const char *bootstrap;
 } seed_args;
 
 static int parse_seed_args(int argc, char **argv, seed_args *a) {
@@ -630,13 +775,19 @@ static int parse_seed_args(int argc, char **argv, seed_args *a) {
         a->use_stdin = true;
         continue;
       }
-      if (!IS("listen") && !IS("connect") && !IS("max-open"))
+      if (IS("swarm")) {
+        if (val) return seed_usage_err("--swarm takes no value");
+        a->swarm = true;
+        continue;
+      }
+      if (!IS("listen") && !IS("connect") && !IS("max-open") && !IS("bootstrap"))
         return seed_usage_err("unknown option '--%.*s'", (int)nl, name);
       if (!val) {
         if (i + 1 >= argc) return seed_usage_err("--%.*s needs a value", (int)nl, name);
         val = argv[++i];
       }
       if (IS("listen")) a->listen = val;
+      else if (IS("bootstrap")) a->bootstrap = val;
       else if (IS("connect")) a->connects[a->nconnects++] = val;
       else {
         char *end;
@@ -658,10 +809,14 @@ static int parse_seed_args(int argc, char **argv, seed_args *a) {
     else a->keys[a->nkeys++] = s;
   }
   if (!a->store) return seed_usage_err("STORE is required");
+  if (a->bootstrap && !a->swarm) return seed_usage_err("--bootstrap goes with --swarm");
   return -1;
 }
 
 static void seed_free(seed *sd) {
+  /* --swarm: its connections are detached (on_disconnect) as it stops */
+  hc_discovery_free(sd->disc);
+  sd->disc = NULL;
   /* detach every connection before the net frees its replicators, then close the store */
   for (size_t i = 0; i < sd->nconns; i++) hc_store_detach(sd->store, sd->conns[i]);
   sd->nconns = 0;
@@ -763,6 +918,10 @@ int hc_cli_seed(int argc, char **argv) {
   printf("port %u\n", bound);
   fflush(stdout);
   if (a.use_stdin) hc_net_watch_fd(sd.net, STDIN_FILENO, on_stdin, &sd);
+  if (a.swarm && (ret = swarm_start(&sd, a.store, a.bootstrap)) != 0) {
+    seed_free(&sd);
+    goto out_args;
+  }
 
   sd.tty = isatty(STDERR_FILENO) == 1;
   sd.started = sd.last_display = sd.last_summary = hc_net_now_ms();
@@ -772,6 +931,10 @@ int hc_cli_seed(int argc, char **argv) {
     rc = hc_net_run(sd.net, SEED_TICK_MS, seed_until, &sd);
     if (rc != HC_OK && rc != HC_ERR_TIMEOUT) {
       ret = seed_fail("%s", hc_strerror(rc));
+      break;
+    }
+    if (sd.disc_failed) {
+      ret = seed_fail("%s", hc_discovery_error_message(sd.disc));
       break;
     }
     for (size_t i = 0; i < sd.nfollowed; i++) check_synced(&sd, &sd.cores[sd.followed[i]]);

@@ -22,6 +22,7 @@
 #include "cmd_store.h"
 int hc_cli_seed(int argc, char **argv); /* tools/cmd_seed.c */
 #include "hypercore.h"
+#include "cmd_swarm.h"
 
 #define EXIT_OPERR 1
 #define EXIT_USAGE 2
@@ -1246,7 +1247,13 @@ static int cmd_clone(ctx *c) {
   if (optval(c, "start") && (ret = num_arg(c, "--start", optval(c, "start"), &start))) return ret;
   if (optval(c, "end") && (ret = num_arg(c, "--end", optval(c, "end"), &end))) return ret;
   if (start > end) return usage_err(c->cmd, "--start is after --end");
-  if (!connect) return usage_err(c->cmd, "--connect HOST:PORT is required");
+  bool swarm = flag(c, "swarm");
+  uint64_t timeout = HC_CLI_SWARM_DEFAULT_TIMEOUT_MS;
+  if (optval(c, "timeout") && (ret = num_arg(c, "--timeout", optval(c, "timeout"), &timeout))) return ret;
+  if (swarm && connect) return usage_err(c->cmd, "--swarm and --connect exclude each other");
+  if (!swarm && (optval(c, "bootstrap") || optval(c, "timeout")))
+    return usage_err(c->cmd, "--bootstrap and --timeout go with --swarm");
+  if (!connect && !swarm) return usage_err(c->cmd, "--connect HOST:PORT or --swarm is required");
   uint64_t stall = DEFAULT_STALL_MS;
   if (optval(c, "stall-timeout") && (ret = num_arg(c, "--stall-timeout", optval(c, "stall-timeout"), &stall)))
     return ret;
@@ -1264,6 +1271,13 @@ static int cmd_clone(ctx *c) {
   if (rc == HC_ERR_KEY_MISMATCH) return fail(c, "%s holds a different core", dir);
   if (rc == HC_ERR_STORAGE_V11) return v11_fail(c, dir);
   if (rc) return fail(c, "cannot open core at %s: %s", dir, hc_strerror(rc));
+  if (swarm) {
+    hc_cli_swarm_args sa = {.cmd = "clone", .dir = dir, .start = start, .end = end,
+                            .live = st.live, .bootstrap = optval(c, "bootstrap"), .timeout_ms = timeout};
+    ret = hc_cli_swarm_clone(st.core, &sa);
+    hc_core_close(st.core);
+    return ret;
+  }
   hc_net *net;
   if (hc_net_new(&net, net_on_close, &st) != HC_OK) {
     hc_core_close(st.core);
@@ -1452,8 +1466,17 @@ static int cmd_serve(ctx *c) {
   st.c = c;
   hc_core *core;
   bool writer = flag(c, "stdin");
+  if (flag(c, "swarm") && listen_spec) return usage_err(c->cmd, "--swarm and --listen exclude each other");
+  if (!flag(c, "swarm") && optval(c, "bootstrap")) return usage_err(c->cmd, "--bootstrap goes with --swarm");
   if ((ret = open_core(c, c->pos[0], false, &core))) return ret;
   st.core = core;
+  if (flag(c, "swarm")) {
+    hc_cli_swarm_args sa = {.cmd = "serve", .dir = c->pos[0], .stdin_writer = writer,
+                            .bootstrap = optval(c, "bootstrap")};
+    ret = hc_cli_swarm_serve(core, &sa);
+    hc_core_close(core);
+    return ret;
+  }
   hc_net *net;
   if (hc_net_new(&net, net_on_close, &st) != HC_OK) {
     hc_core_close(core);
@@ -1504,9 +1527,10 @@ static const char *const opts_info[] = {"json", "length=", "encryption-key=", NU
 static const char *const opts_user_data[] = {"delete", NULL};
 static const char *const opts_proof[] = {"upgrade-from=", "nodes=", NULL};
 static const char *const opts_get[] = {"connect=", "timeout=", "encryption-key=", NULL};
-static const char *const opts_clone[] = {"connect=", "start=", "end=", "live", "stall-timeout=", NULL};
+static const char *const opts_clone[] = {"connect=", "start=", "end=", "live", "stall-timeout=",
+                                         "swarm", "bootstrap=", "timeout=", NULL};
 static const char *const opts_serve[] = {"listen=", "stdin", "max-connections=", "max-memory=",
-                                         "conn-memory=", NULL};
+                                         "conn-memory=", "swarm", "bootstrap=", NULL};
 static const char *const opts_enc[] = {"encryption-key=", NULL};
 static const char *const opts_enc_sign[] = {"encryption-key=", "signer-keys=", NULL};
 
@@ -1606,7 +1630,9 @@ static const cmd_def commands[] = {
      "Deletes the core's files (oplog, tree, bitfield, data, header) and DIR if it is then\n"
      "empty. Refuses while another process has the core open for writing.\n",
      NULL, 1, 1, cmd_purge},
-    {"serve", "DIR [--listen HOST:PORT] [--stdin] [--max-connections N] [--max-memory MIB] [--conn-memory MIB]", "serve the core to every peer that connects",
+    {"serve", "DIR [--listen HOST:PORT | --swarm [--bootstrap HOST:PORT,...]] [--stdin]\n"
+     "       [--max-connections N] [--max-memory MIB] [--conn-memory MIB]",
+     "serve the core to every peer that connects",
      "Listens (default 127.0.0.1, any port), prints \"key KEY\" and \"port PORT\", and serves the\n"
      "core to every peer that connects, until SIGTERM or SIGINT (then exits 0).\n"
      "  --stdin   also append each line of stdin as a block (a live writer), printing\n"
@@ -1620,9 +1646,14 @@ static const cmd_def commands[] = {
      "  --max-memory MIB      memory of all peers together (default 256); over it, the peer\n"
      "                        holding the most is dropped\n"
      "  --conn-memory MIB     memory of one peer: frames, output, queued requests, its\n"
-     "                        bitfield (default 48)\n",
+     "                        bitfield (default 48)\n"
+     "  --swarm   instead of TCP: announce the core's discovery key on the Hyperswarm DHT and\n"
+     "            serve every peer found (prints \"key\", \"discovery-key\", then \"joined DK\" once\n"
+     "            announced; connections on stderr). Needs Node.js and helper/swarm (npm ci).\n"
+     "  --bootstrap HOST:PORT,...   DHT bootstrap nodes (default: the public Hyperswarm ones)\n",
      opts_serve, 1, 1, cmd_serve},
-    {"clone", "KEY DIR --connect HOST:PORT [--start N] [--end M] [--live] [--stall-timeout MS]",
+    {"clone", "KEY DIR (--connect HOST:PORT | --swarm [--bootstrap HOST:PORT,...] [--timeout MS])\n"
+     "       [--start N] [--end M] [--live] [--stall-timeout MS]",
      "download a core from a peer into DIR, verifying",
      "Downloads blocks [N, M) (default: all) of the core KEY into DIR, verifying every block.\n"
      "Shows progress on a terminal and one summary line on stderr when done.\n"
@@ -1630,10 +1661,18 @@ static const cmd_def commands[] = {
      "           clone was complete when the remote closed it)\n"
      "Fails (exit 1) on anything from the peer that does not verify, nothing of it is stored;\n"
      "the Noise handshake times out after 15 s (HC_HANDSHAKE_TIMEOUT_MS in the environment).\n"
-     "  --stall-timeout MS   give up (exit 1) after MS without verified progress, i.e. no new\n"
+     "  --swarm   find peers on the Hyperswarm DHT by the key's discovery key instead of\n"
+     "            --connect (connections on stderr); without --live, exits 1 with a message when\n"
+     "            no peer is connected for --timeout MS (default 60000) from the start or since\n"
+     "            the last connection ended; with --live it also announces the core and\n"
+     "            follows every peer until SIGINT/SIGTERM (exit 0). The swarm identity is kept\n"
+     "            in DIR/swarm.seed.\n"
+     "  --bootstrap HOST:PORT,...   DHT bootstrap nodes (default: the public Hyperswarm ones)\n"
+     "  --stall-timeout MS   (--connect) give up (exit 1) after MS without verified progress, i.e. no new\n"
      "                       block or length while the clone is incomplete (default 60000;\n"
      "                       0: never)\n"
-     "SIGTERM / SIGINT: the core is flushed and closed, exit 143 / 130.\n",
+     "SIGTERM / SIGINT: the core is flushed and closed, exit 143 / 130 (--swarm --live: the core\n"
+     "is unannounced and closed, exit 0).\n",
      opts_clone, 2, 2, cmd_clone},
     {"checkout", "DIR LENGTH [INDEX]", "inspect the snapshot at LENGTH",
      "Without INDEX prints the length, byte length and tree hash of the core at LENGTH;\n"

@@ -77,7 +77,8 @@ extern "C" {
     "this is hypercore 11 storage (a CORESTORE file and a RocksDB db/ folder), which is " \
     "not supported on disk; wire replication with hypercore 11 works")                               \
   X(HC_ERR_BUDGET, -36, "resource budget exceeded")                                  \
-  X(HC_ERR_TOO_LARGE, -37, "length too large for this storage")
+  X(HC_ERR_TOO_LARGE, -37, "length too large for this storage")                                   \
+  X(HC_ERR_HELPER, -38, "discovery helper missing or failed")
 
 typedef enum {
 #define HC__ERR_ENUM(name, value, msg) name = value,

@@ -29,8 +29,13 @@ typedef struct hc_replicator_limits {
    * Over it, the connection fails with HC_ERR_BUDGET. Replicators have no budget until set. */
   size_t max_memory;
 } hc_replicator_limits;
+#ifdef __cplusplus
+#define HC_REPLICATOR_LIMITS_INIT {HC_REPLICATOR_LIMITS_VERSION}
+#else
+#define HC_REPLICATOR_LIMITS_INIT {.version = HC_REPLICATOR_LIMITS_VERSION}
+#endif
 
-/* Sets r's limits (HC_ERR_INVALID_ARG for an unknown version). */
+/* Sets r's limits (HC_ERR_BAD_VERSION for an unknown version). */
 HC_EXPORT int hc_replicator_set_limits(hc_replicator *r, const hc_replicator_limits *limits);
 /* Bytes of memory r holds now (buffers, queues, remote bitfields). */
 HC_EXPORT size_t hc_replicator_memory(const hc_replicator *r);
@@ -49,8 +54,13 @@ typedef struct hc_net_limits {
   size_t read_budget;     /* bytes read from one connection per poll round, so one fast sender
                              cannot starve the others (0: HC_DEFAULT_READ_BUDGET) */
 } hc_net_limits;
+#ifdef __cplusplus
+#define HC_NET_LIMITS_INIT {HC_NET_LIMITS_VERSION}
+#else
+#define HC_NET_LIMITS_INIT {.version = HC_NET_LIMITS_VERSION}
+#endif
 
-/* Sets the net's limits (before or while running). HC_ERR_INVALID_ARG for an unknown version. */
+/* Sets the net's limits (before or while running). HC_ERR_BAD_VERSION for an unknown version. */
 HC_EXPORT int hc_net_set_limits(hc_net *net, const hc_net_limits *limits);
 
 typedef struct hc_net_stats {

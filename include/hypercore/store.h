@@ -20,6 +20,7 @@
 
 #include "common.h"
 #include "core.h"
+#include "preauth.h"
 #include "replicate.h"
 
 #ifdef __cplusplus
@@ -171,6 +172,11 @@ HC_EXPORT int hc_store_list(hc_store *s, hc_store_list_cb cb, void *user);
 HC_EXPORT int hc_store_replicator_new(hc_store *s, hc_replicator **out,
                                       const hc_replicator_opts *opts,
                                       const hc_replicator_callbacks *cb, void *user);
+/* The same over an already authenticated transport (preauth.h), e.g. a Hyperswarm connection
+ * (discovery.h's make_replicator). */
+HC_EXPORT int hc_store_replicator_new_preauth(hc_store *s, hc_replicator **out,
+                                              const hc_preauth_opts *opts,
+                                              const hc_replicator_callbacks *cb, void *user);
 /* Takes every core the store gave replicator r off it and unpins them (they stay in the LRU,
  * which may close them). r must still be alive (e.g. in the hc_net close callback); after
  * this the store no longer touches it. A core whose channel the remote closed is unpinned

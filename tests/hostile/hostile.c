@@ -1197,7 +1197,15 @@ int main(int argc, char **argv) {
   old_flags = getenv("HC_HOSTILE_NO_LIMIT_FLAGS") != NULL;
   server_bin = getenv("HC_HOSTILE_SERVER_BIN");
   /* under ASan, freed memory sits in a 256 MiB quarantine: RSS would measure that, not us */
-  if (!getenv("ASAN_OPTIONS")) setenv("ASAN_OPTIONS", "quarantine_size_mb=4", 1);
+  /* (appended to the caller's options: scripts/test.sh sets ASAN_OPTIONS for the whole suite) */
+  const char *ao = getenv("ASAN_OPTIONS");
+  if (!ao || !*ao) {
+    setenv("ASAN_OPTIONS", "quarantine_size_mb=4", 1);
+  } else if (!strstr(ao, "quarantine_size_mb")) {
+    char opts[1024];
+    if ((size_t)snprintf(opts, sizeof opts, "%s:quarantine_size_mb=4", ao) < sizeof opts)
+      setenv("ASAN_OPTIONS", opts, 1);
+  }
   const char *base = getenv("HC_TEST_TMP");
   snprintf(tmp, sizeof tmp, "%s/hostile-%s-%d", base ? base : "/tmp", argv[1], (int)getpid());
   char cmd[700];

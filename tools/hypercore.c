@@ -26,6 +26,9 @@
 #define EXIT_OPERR 1
 #define EXIT_USAGE 2
 
+int hc_cmd_bee(int argc, char **argv);   /* tools/cmd_bee.c */
+int hc_cmd_drive(int argc, char **argv); /* tools/cmd_bee.c */
+
 #define LINE_BATCH_BLOCKS 1000
 #define LINE_BATCH_BYTES (64u * 1024u * 1024u)
 
@@ -1516,6 +1519,8 @@ static void print_global_help(FILE *f) {
           HC_VERSION_STRING);
   for (size_t i = 0; i < NCOMMANDS; i++)
     fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "  %-12s %s\n", "bee", "Hyperbee: get, put, del, ls, history ('hypercore bee --help')");
+  fprintf(f, "  %-12s %s\n", "drive", "Hyperdrive: ls, cat, stat, put, mirror ('hypercore drive --help')");
   fprintf(f,
           "\nDIR is the directory holding the core's files (oplog, tree, bitfield, data).\n"
           "Exit status: 0 success, 1 error, 2 bad arguments.\n");
@@ -1599,6 +1604,8 @@ int main(int argc, char **argv) {
     printf("hypercore %s\n", HC_VERSION_STRING);
     return fflush(stdout) == 0 ? 0 : EXIT_OPERR;
   }
+  if (strcmp(name, "bee") == 0) return hc_cmd_bee(argc - 2, argv + 2);
+  if (strcmp(name, "drive") == 0) return hc_cmd_drive(argc - 2, argv + 2);
   const cmd_def *cmd = find_cmd(name);
   if (!cmd) return usage_err(NULL, "unknown command '%s'", name);
 

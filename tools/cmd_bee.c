@@ -489,7 +489,7 @@ static int bee_write(const args *a, bee_ctx *bc, bool del) {
   return 0;
 }
 
-/* `bee apply DIR`: stdin lines "put HEXKEY HEXVALUE", "put HEXKEY" (null value),
+/* `bee apply DIR`: stdin lines "put HEXKEY HEXVALUE" (no HEXVALUE: empty; "-": null),
  * "del HEXKEY", "batch" (start a batch) and "flush" (append it); outside a batch each
  * operation is its own append. Prints the final version. */
 static int bee_apply(const args *a, bee_ctx *bc) {
@@ -516,9 +516,11 @@ static int bee_apply(const args *a, bee_ctx *bc) {
     }
     bool del = strcmp(op, "del") == 0;
     if ((!del && strcmp(op, "put") != 0) || !ks || (del && vs)) {
-      ret = usage("stdin line %" PRIu64 ": expected 'put HEXKEY [HEXVALUE]', 'del HEXKEY', 'batch' or 'flush'", lineno);
+      ret = usage("stdin line %" PRIu64 ": expected 'put HEXKEY [HEXVALUE|-]', 'del HEXKEY', 'batch' or 'flush'", lineno);
       break;
     }
+    bool null_value = vs && strcmp(vs, "-") == 0;
+    if (null_value) vs = NULL;
     size_t kl = strlen(ks) / 2, vl = vs ? strlen(vs) / 2 : 0;
     uint8_t *k = malloc(kl + 1), *v = malloc(vl + 1);
     if (!k || !v || (kl && hc_hex_decode(k, kl, ks)) || (vl && hc_hex_decode(v, vl, vs)) ||
@@ -528,8 +530,8 @@ static int bee_apply(const args *a, bee_ctx *bc) {
       ret = usage("stdin line %" PRIu64 ": bad hex", lineno);
       break;
     }
-    if (b) rc = del ? hc_bee_batch_del(b, k, kl) : hc_bee_batch_put(b, k, kl, vs ? v : NULL, vl);
-    else rc = del ? hc_bee_del(bc->view, k, kl, NULL) : hc_bee_put(bc->view, k, kl, vs ? v : NULL, vl, NULL);
+    if (b) rc = del ? hc_bee_batch_del(b, k, kl) : hc_bee_batch_put(b, k, kl, null_value ? NULL : v, vl);
+    else rc = del ? hc_bee_del(bc->view, k, kl, NULL) : hc_bee_put(bc->view, k, kl, null_value ? NULL : v, vl, NULL);
     free(k);
     free(v);
     if (rc) break;
@@ -666,8 +668,9 @@ static const char bee_help[] =
     "  version DIR             the bee's version (the core's length, at least 1)\n"
     "  history DIR             \"put|del SEQ KEY [VALUE]\" per block; --gte SEQ --lt SEQ\n"
     "                          --reverse --limit N --json\n"
-    "  apply DIR               operations from stdin, one per line: \"put HEXKEY [HEXVALUE]\",\n"
-    "                          \"del HEXKEY\", \"batch\" ... \"flush\" (one append); prints the version\n"
+    "  apply DIR               operations from stdin, one per line: \"put HEXKEY [HEXVALUE]\"\n"
+    "                          (no value: empty, '-': null), \"del HEXKEY\", \"batch\" ...\n"
+    "                          \"flush\" (one append); prints the version\n"
     "  query DIR               read queries from stdin, one per line (hex keys): \"get KEY\",\n"
     "                          \"range [gt=K] [gte=K] [lt=K] [lte=K] [reverse] [limit=N]\",\n"
     "                          \"history [gte=N] [lt=N] [reverse] [limit=N]\", each with optional\n"

@@ -546,13 +546,26 @@ int hc_drive_read(hc_drive *d, const hc_drive_entry *e, uint64_t start, uint64_t
   uint64_t end = length > e->byte_length - start ? e->byte_length : start + length;
   /* skip whole blocks through the tree when it can (no block fetched), else by sizes */
   uint64_t idx = first, pos = 0; /* pos: byte of the blob where block idx starts */
-  if (start > 0) {
+  if (start > 0 && e->byte_offset <= UINT64_MAX - start) {
     uint64_t si, so;
-    if (e->byte_offset <= UINT64_MAX - start &&
-        hc_core_seek(d->blobs, e->byte_offset + start, &si, &so) == HC_OK && si >= first &&
-        si < first + nblocks) {
+    if (hc_core_seek(d->blobs, e->byte_offset + start, &si, &so) == HC_OK && si >= first &&
+        si < first + nblocks && so <= start) {
       idx = si;
       pos = start - so;
+    } else {
+      /* a sparse replica may lack the tree to seek: guess the block from hyperblobs' fixed
+       * 64 KiB blocks, fetch it (its proof brings the nodes for its byte offset), check */
+      uint64_t guess = first + start / BLOB_BLOCK, off;
+      uint8_t *blk;
+      size_t len;
+      if (guess < first + nblocks && blob_block(d, guess, &blk, &len) == HC_OK) {
+        hc_free(blk);
+        if (hc_core_byte_offset(d->blobs, guess, &off) == HC_OK && off >= e->byte_offset &&
+            off - e->byte_offset <= start && start < off - e->byte_offset + len) {
+          idx = guess;
+          pos = off - e->byte_offset;
+        }
+      }
     }
   }
   for (; idx < first + nblocks && pos < end; idx++) {

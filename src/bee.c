@@ -703,6 +703,7 @@ static int iter_new(hc_bee *bee, hc_bee_iter **out) {
 }
 
 int hc_bee_iter_new(hc_bee *bee, const hc_bee_range *range, hc_bee_iter **out) {
+  *out = NULL;
   if (range && range->version != HC_BEE_RANGE_VERSION) return HC_ERR_INVALID_ARG;
   hc_bee_iter *it;
   int rc = iter_new(bee, &it);

@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
+#include "encoding.h"
 #include "hypercore.h"
+#include "manifest.h"
 
 #define BLOB_BLOCK (64u * 1024u) /* hyperblobs DEFAULT_BLOCK_SIZE */
 #define BLOB_BATCH 16            /* the write stream appends 16 blocks at a time */
@@ -310,6 +313,34 @@ void hc_drive_entry_free(hc_drive_entry *e) { free(e); }
 
 /* ---------------------------------------------------------------- open ---- */
 
+/* Drives of non-compat cores (corestore 7, hyperdrive 11.x/13.x on hypercore 11) name no
+ * blobs key in their header: it is the key of the db manifest's "content manifest"
+ * (generateContentManifest): the same signers, each namespace H(BLOBS || db key || ns),
+ * BLOBS = hypercore-crypto namespace('hyperdrive', 1)[0], no prologue. */
+static int blobs_key_from_manifest(hc_core *db, uint8_t key[HC_KEY_BYTES]) {
+  size_t mlen;
+  const uint8_t *enc = hc_core_manifest(db, &mlen);
+  if (!enc) return HC_ERR_NOT_FOUND;
+  hc_manifest m;
+  memset(&m, 0, sizeof(m));
+  hc_dec d;
+  hc_dec_init(&d, enc, mlen);
+  if (hc_manifest_decode(&d, &m) != HC_OK) return HC_ERR_NOT_FOUND;
+  if (m.version < 1 || hc_manifest_is_compat(&m, hc_core_key(db))) return HC_ERR_NOT_FOUND;
+  uint8_t blobs_ns[32];
+  hc_crypto_namespace(blobs_ns, "hyperdrive", 0);
+  for (size_t i = 0; i < m.nsigners; i++) {
+    hc_buf parts[3] = {{blobs_ns, 32}, {hc_core_key(db), 32}, {m.signers[i].namespace_, 32}};
+    hc_crypto_hash_parts(m.signers[i].namespace_, parts, 3, NULL, 0);
+  }
+  m.has_prologue = false;
+  m.has_linked = false;
+  m.nlinked = 0;
+  m.has_user_data = false;
+  m.user_data_len = 0;
+  return hc_manifest_hash(&m, key) == HC_OK ? HC_OK : HC_ERR_NOT_FOUND;
+}
+
 int hc_drive_content_key(hc_core *db, const hc_drive_opts *opts, uint8_t key[HC_KEY_BYTES]) {
   if (opts && opts->version != HC_DRIVE_OPTS_VERSION) return HC_ERR_INVALID_ARG;
   hc_bee_opts bo = {.version = HC_BEE_OPTS_VERSION};
@@ -323,8 +354,8 @@ int hc_drive_content_key(hc_core *db, const hc_drive_opts *opts, uint8_t key[HC_
   const uint8_t *cf;
   size_t len;
   rc = hc_bee_content_feed(bee, &cf, &len);
-  if (rc == HC_OK && len < HC_KEY_BYTES) rc = HC_ERR_NOT_FOUND;
-  if (rc == HC_OK) memcpy(key, cf, HC_KEY_BYTES);
+  if (rc == HC_OK && len < HC_KEY_BYTES) rc = blobs_key_from_manifest(db, key);
+  else if (rc == HC_OK) memcpy(key, cf, HC_KEY_BYTES);
   hc_bee_close(bee);
   return rc;
 }

@@ -642,7 +642,33 @@ static void test_drive(void) {
   CHECK(hc_drive_normalize("/..") == NULL);
 }
 
+/* A non-compat db core names no blobs key in its header: it comes from the manifest. Vector:
+ * hypercore 10.38.2 core with keyPair(seed 05..05), compat false, and hyperdrive 11.13.4's
+ * Hyperdrive.getContentKey(manifest, key). */
+static void test_content_key_from_manifest(void) {
+  hc_storage_factory *f;
+  CHECK_OK(hc_storage_memory_factory_new(&f));
+  uint8_t seed[32];
+  memset(seed, 5, sizeof seed);
+  hc_core_opts o = {.version = HC_CORE_OPTS_VERSION, .seed = seed, .non_compat = true};
+  hc_core *db;
+  CHECK_OK(hc_core_open(&db, f, &o));
+  CHECK_HEX(hc_core_key(db), "e6a91fc321c8cac57e2d7e6d0463efdbdd7d8bdab232135e0d173601939b2b66");
+  uint8_t key[32];
+  CHECK_RC(hc_drive_content_key(db, NULL, key), HC_ERR_NOT_FOUND); /* empty: no header */
+  hc_bee *bee;
+  hc_bee_opts bo = {.version = HC_BEE_OPTS_VERSION, .header_metadata = true}; /* contentFeed null */
+  CHECK_OK(hc_bee_open(&bee, db, &bo));
+  CHECK_OK(hc_bee_put(bee, (const uint8_t *)"k", 1, (const uint8_t *)"v", 1, NULL));
+  hc_bee_close(bee);
+  CHECK_OK(hc_drive_content_key(db, NULL, key));
+  CHECK_HEX(key, "223c359261ea94e701404c4fb2885f4957c34290f923d7ad0b019107c0baa8f8");
+  hc_core_close(db);
+  hc_storage_factory_free(f);
+}
+
 int main(void) {
+  test_content_key_from_manifest();
   test_codecs();
   test_sub();
   test_model();

@@ -10,6 +10,7 @@
 #include "hypercore/replicate.h"
 #include "hypercore/net.h"
 #include "hypercore/multisig.h"
+#include "hypercore/store.h"
 #include "hypercore/bee.h"
 #include "hypercore/drive.h"
 

@@ -793,8 +793,18 @@ static int data_read(hc_core *c, uint64_t off, uint8_t *buf, size_t sz) {
   if (seq && sz < READAHEAD_BYTES / 4 && off < c->tree.byte_length) {
     uint64_t left = c->tree.byte_length - off;
     size_t n = left < READAHEAD_BYTES ? (size_t)left : READAHEAD_BYTES;
-    if (n >= sz && !c->ra_buf) c->ra_buf = malloc(READAHEAD_BYTES); /* none: read directly */
-    if (n >= sz && c->ra_buf) {
+    if (n >= sz && c->ra_cap < n) {
+      /* sized to the data left, up to READAHEAD_BYTES: a store serving hundreds of small
+       * cores pays a few KB each, not 64 KiB (no memory: read directly) */
+      size_t cap = (n + 4095) & ~(size_t)4095;
+      uint8_t *nb = realloc(c->ra_buf, cap > READAHEAD_BYTES ? READAHEAD_BYTES : cap);
+      c->ra_len = 0;
+      if (nb) {
+        c->ra_buf = nb;
+        c->ra_cap = cap > READAHEAD_BYTES ? READAHEAD_BYTES : cap;
+      }
+    }
+    if (n >= sz && c->ra_buf && c->ra_cap >= n) {
       c->ra_len = 0;
       int rc = hc_storage_read(c->data_file, off, c->ra_buf, n);
       if (rc == HC_OK) {

@@ -48,6 +48,7 @@ struct hc_core {
   size_t d_nevents, d_events_cap;
   /* read-ahead of sequential block reads: data bytes [ra_off, ra_off + ra_len) */
   uint8_t *ra_buf;
+  size_t ra_cap; /* bytes allocated at ra_buf */
   uint64_t ra_off, ra_next;
   size_t ra_len;
   struct hc_core_listener {

@@ -15,7 +15,9 @@
  *  - below: slots are read CHUNK_SLOTS at a time. Chunk c holds slots [c*128, c*128+128), which
  *    is exactly the depth-6 subtree rooted at c*128+63 (plus one slot), so all the low nodes of
  *    a walk come from one read.
- * Sizes are fixed: memory does not grow with the core (about 1.6 MB at most, touched lazily). */
+ * Memory is bounded (about 1.6 MB at most) and follows the core: the node table starts small
+ * and doubles as the tree grows, chunks are allocated when first read, so a store keeping
+ * hundreds of small cores open pays a few KB for each, not 1.6 MB. */
 #ifndef HC_MERKLE_NODE_SETS
 #define HC_MERKLE_NODE_SETS 8192
 #endif
@@ -35,11 +37,14 @@ typedef struct node_val {
   uint8_t hash[32];
 } node_val;
 
+#define MIN_NODE_SETS 16
+
 struct hc_merkle_cache {
-  uint64_t keys[NODE_SLOTS]; /* index + 1, 0 = empty */
-  node_val vals[NODE_SLOTS];
+  size_t sets;     /* power of two, MIN_NODE_SETS..NODE_SETS */
+  uint64_t *keys;  /* sets * NODE_WAYS: index + 1, 0 = empty */
+  node_val *vals;  /* sets * NODE_WAYS, valid where keys[] is set */
   uint64_t chunk_ids[CHUNKS]; /* chunk + 1, 0 = empty */
-  uint8_t chunks[CHUNKS][CHUNK_BYTES];
+  uint8_t *chunks[CHUNKS];    /* CHUNK_BYTES each, allocated on first use */
 };
 
 static const uint8_t OLD_TREE[15] = {0x05, 0x02, 0x57, 0x02, 0x00, 0x00, 0x28, 0x07,
@@ -169,11 +174,13 @@ static bool in_chunks(uint64_t index) { return (~index & ((1u << (CHUNK_SHIFT - 
 static unsigned node_depth(uint64_t index) { return (unsigned)__builtin_ctzll(~index); }
 
 /* First slot of the set of `index` (NODE_WAYS slots). */
-static size_t node_set(uint64_t index) { return ((size_t)mix(index) & (NODE_SETS - 1)) * NODE_WAYS; }
+static size_t node_set(const struct hc_merkle_cache *c, uint64_t index) {
+  return ((size_t)mix(index) & (c->sets - 1)) * NODE_WAYS;
+}
 
 /* The slot holding `index`, or SIZE_MAX. */
 static size_t node_find(const hc_merkle *m, uint64_t index) {
-  size_t s = node_set(index);
+  size_t s = node_set(m->cache, index);
   for (size_t w = 0; w < NODE_WAYS; w++)
     if (m->cache->keys[s + w] == index + 1) return s + w;
   return SIZE_MAX;
@@ -182,8 +189,41 @@ static size_t node_find(const hc_merkle *m, uint64_t index) {
 static size_t chunk_slot(uint64_t chunk) { return (size_t)(chunk & (CHUNKS - 1)); }
 
 static void cache_clear(hc_merkle *m) {
-  memset(m->cache->keys, 0, sizeof m->cache->keys);
+  memset(m->cache->keys, 0, m->cache->sets * NODE_WAYS * sizeof *m->cache->keys);
   memset(m->cache->chunk_ids, 0, sizeof m->cache->chunk_ids);
+}
+
+/* Node-table sets for a tree of `length` blocks: about length/32 nodes of depth >= 6, four
+ * per set. */
+static size_t sets_for(uint64_t length) {
+  size_t sets = MIN_NODE_SETS;
+  while (sets < NODE_SETS && (uint64_t)sets * 128 < length) sets *= 2;
+  return sets;
+}
+
+/* Swaps in an empty node table of `sets` sets (a cache: its contents may be dropped). */
+static int cache_resize(struct hc_merkle_cache *c, size_t sets) {
+  uint64_t *keys = calloc(sets * NODE_WAYS, sizeof *keys);
+  node_val *vals = malloc(sets * NODE_WAYS * sizeof *vals);
+  if (!keys || !vals) {
+    free(keys);
+    free(vals);
+    return HC_ERR_NOMEM;
+  }
+  free(c->keys);
+  free(c->vals);
+  c->keys = keys;
+  c->vals = vals;
+  c->sets = sets;
+  return HC_OK;
+}
+
+static void cache_free(struct hc_merkle_cache *c) {
+  if (!c) return;
+  free(c->keys);
+  free(c->vals);
+  for (size_t i = 0; i < CHUNKS; i++) free(c->chunks[i]);
+  free(c);
 }
 
 static void cache_forget(hc_merkle *m, uint64_t index) {
@@ -193,9 +233,11 @@ static void cache_forget(hc_merkle *m, uint64_t index) {
 
 /* Inserts or updates; a full set evicts its lowest node (high nodes serve every walk). */
 static void cache_put_node(hc_merkle *m, const hc_node *n) {
+  if (m->cache->sets < NODE_SETS && sets_for(m->length) > m->cache->sets)
+    cache_resize(m->cache, sets_for(m->length)); /* the tree grew; on failure keep the old */
   size_t s = node_find(m, n->index);
   if (s == SIZE_MAX) {
-    size_t base = node_set(n->index);
+    size_t base = node_set(m->cache, n->index);
     unsigned low = UINT32_MAX;
     for (size_t w = 0; w < NODE_WAYS; w++) {
       uint64_t k = m->cache->keys[base + w];
@@ -226,7 +268,7 @@ static void slot_to_node(const uint8_t *slot, uint64_t index, hc_node *out) {
 static const uint8_t *cached_slot(const hc_merkle *m, uint64_t index) {
   uint64_t c = index >> CHUNK_SHIFT;
   size_t s = chunk_slot(c);
-  if (m->cache->chunk_ids[s] != c + 1) return NULL;
+  if (m->cache->chunk_ids[s] != c + 1) return NULL; /* (never set without its buffer) */
   return m->cache->chunks[s] + (size_t)(index & (CHUNK_SLOTS - 1)) * HC_TREE_SLOT_BYTES;
 }
 
@@ -255,7 +297,11 @@ int hc_merkle_init(hc_merkle *m, hc_storage *file) {
   if (rc == HC_OK && memcmp(head, OLD_TREE, sizeof head) == 0) return HC_ERR_INCOMPATIBLE;
   if (rc && rc != HC_ERR_SHORT_READ) return rc;
   m->unflushed = map_new();
-  m->cache = calloc(1, sizeof *m->cache); /* all empty; pages are touched as they fill */
+  m->cache = calloc(1, sizeof *m->cache);
+  if (m->cache && cache_resize(m->cache, MIN_NODE_SETS)) {
+    free(m->cache);
+    m->cache = NULL;
+  }
   if (!m->unflushed || !m->cache) {
     hc_merkle_cleanup(m);
     return HC_ERR_NOMEM;
@@ -265,7 +311,7 @@ int hc_merkle_init(hc_merkle *m, hc_storage *file) {
 
 void hc_merkle_cleanup(hc_merkle *m) {
   map_free(m->unflushed);
-  free(m->cache);
+  cache_free(m->cache);
   free(m->signature);
   m->unflushed = NULL;
   m->cache = NULL;
@@ -311,10 +357,13 @@ int hc_merkle_get(hc_merkle *m, uint64_t index, hc_node *out) {
     uint64_t ch = index >> CHUNK_SHIFT;
     size_t s = chunk_slot(ch);
     c->chunk_ids[s] = 0;
-    int rc = hc_storage_read(m->file, ch * CHUNK_BYTES, c->chunks[s], CHUNK_BYTES);
-    if (rc && rc != HC_ERR_SHORT_READ) return rc; /* past the end reads as zeros (blank) */
-    c->chunk_ids[s] = ch + 1;
-    slot = cached_slot(m, index);
+    if (!c->chunks[s]) c->chunks[s] = malloc(CHUNK_BYTES); /* NULL: read the slot alone */
+    if (c->chunks[s]) {
+      int rc = hc_storage_read(m->file, ch * CHUNK_BYTES, c->chunks[s], CHUNK_BYTES);
+      if (rc && rc != HC_ERR_SHORT_READ) return rc; /* past the end reads as zeros (blank) */
+      c->chunk_ids[s] = ch + 1;
+      slot = cached_slot(m, index);
+    }
   }
   if (slot) {
     slot_to_node(slot, index, out);

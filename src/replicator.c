@@ -275,6 +275,9 @@ typedef struct rpeer {
   size_t nexts;
   char *ext_last_sent, *ext_last_recv; /* an empty name on the wire means "the same as last" */
   bool remote_opened, closed;
+  /* added by on_discovery_key (the remote asked for it): when its channel closes and is not
+   * re-opened, the peer is dropped and on_core_released tells the owner (a store unpins it) */
+  bool on_demand, release;
   /* what the remote told us */
   bool remote_synced;
   uint64_t remote_fork, remote_length, remote_contig, length_acked;
@@ -324,11 +327,14 @@ struct hc_replicator {
   size_t npeers, peers_cap;
   uint64_t next_id;
   bool handshake_done;
+  bool need_release; /* some peer has release set */
 };
 
 static void core_event(void *user, hc_core *core, hc_core_event ev, uint64_t start,
                        uint64_t length);
 static int send_open(hc_replicator *r, struct rpeer *p);
+static int open_channel(hc_replicator *r, struct rpeer *p);
+static void peer_free(struct rpeer *p);
 
 static void fail(hc_replicator *r, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -346,6 +352,12 @@ static void fail(hc_replicator *r, int err, const char *fmt, ...) {
 static rpeer *find_peer(const hc_replicator *r, const hc_core *core) {
   for (size_t i = 0; i < r->npeers; i++)
     if (r->peers[i]->core == core) return r->peers[i];
+  return NULL;
+}
+
+static rpeer *find_peer_by_discovery_key(const hc_replicator *r, const uint8_t dk[32]) {
+  for (size_t i = 0; i < r->npeers; i++)
+    if (memcmp(hc_core_discovery_key(r->peers[i]->core), dk, 32) == 0) return r->peers[i];
   return NULL;
 }
 
@@ -1245,29 +1257,80 @@ static int mux_on_message(void *user, hc_mux_channel *ch, uint64_t type, const u
   return r->err;
 }
 
+/* Forgets everything learnt on the channel that just closed: the reference makes a new Peer
+ * for every channel, so a re-opened channel starts from a fresh sync. */
+static void reset_channel_state(rpeer *p) {
+  p->remote_opened = false;
+  p->remote_synced = false;
+  p->remote_fork = p->remote_length = p->remote_contig = p->length_acked = 0;
+  p->remote_can_upgrade = p->remote_uploading = p->remote_downloading = false;
+  p->remote_has_manifest = false;
+  p->can_upgrade = true;
+  clear_inflight(p);
+  p->upgrade_inflight = p->fork_inflight = false;
+  hc__core_reorg_cleanup(&p->reorg);
+  rescan(p);
+  rbits_free(&p->remote_bits);
+  rbits_free(&p->inflight_bits);
+  nset_free(&p->pending);
+  rbits_free(&p->exact_bits);
+  p->segments_wanted = (free(p->segments_wanted), NULL);
+  p->nsegments = 0;
+  p->broadcasted_contig = false;
+  p->ext_last_sent = (free(p->ext_last_sent), NULL);
+  p->ext_last_recv = (free(p->ext_last_recv), NULL);
+  drop_request_queue(p);
+}
+
 static void mux_on_close(void *user, hc_mux_channel *ch, bool remote) {
   hc_replicator *r = user;
   rpeer *p = hc_mux_channel_user(ch);
   if (!p) return;
   bool was_open = p->remote_opened;
   p->ch = NULL;
-  p->remote_opened = false;
-  p->remote_synced = false;
-  clear_inflight(p);
-  p->upgrade_inflight = p->fork_inflight = false;
-  hc__core_reorg_cleanup(&p->reorg);
-  rescan(p);
-  rbits_free(&p->inflight_bits);
-  nset_free(&p->pending);
-  rbits_free(&p->exact_bits);
-  drop_request_queue(p);
+  reset_channel_state(p);
   if (was_open && r->cb.on_peer_remove) r->cb.on_peer_remove(r->user, r, p->core);
-  /* the remote closed an idle channel while we still want data: reopen (as the reference) */
-  if (remote && !r->err && peer_downloading(p)) {
+  /* The remote closed an open, idle channel while we still want data: reopen (Peer.onclose of
+   * the reference). A rejected open (never opened) is not retried: the channel stays
+   * pairable, so the remote's own open later pairs it (mux_on_unknown_open). */
+  if (remote && was_open && !r->err && peer_downloading(p)) {
     if (send_open(r, p) != HC_OK) p->ch = NULL;
   } else {
     p->closed = true;
+    if (p->on_demand && r->cb.on_core_released && !peer_downloading(p)) {
+      p->release = true; /* after the current input: callers up the stack may hold p */
+      r->need_release = true;
+    }
   }
+}
+
+/* Drops on-demand peers whose channel closed (and stayed closed) during the last input, so a
+ * connection that opens and closes many cores does not keep them all open. */
+static void release_peers(hc_replicator *r) {
+  if (!r->need_release) return;
+  r->need_release = false;
+  for (size_t i = 0; i < r->npeers;) {
+    rpeer *p = r->peers[i];
+    if (!p->release || p->ch) {
+      p->release = false;
+      i++;
+      continue;
+    }
+    hc_core *core = p->core;
+    memmove(&r->peers[i], &r->peers[i + 1], (r->npeers - i - 1) * sizeof *r->peers);
+    r->npeers--;
+    peer_free(p);
+    r->cb.on_core_released(r->user, r, core);
+  }
+}
+
+/* A core already on this replicator whose channel is not open (rejected or closed) gets it
+ * again: on the remote's open (protomux.pair in the reference) or when we start downloading
+ * (setDownloadingNow's "restart channel if needed"). */
+static int reopen_channel(hc_replicator *r, rpeer *p) {
+  if (p->ch || !r->handshake_done || r->err) return HC_OK;
+  p->closed = false;
+  return open_channel(r, p);
 }
 
 /* Sends our `open` for p's core (capability for our role). */
@@ -1304,11 +1367,16 @@ static int mux_on_unknown_open(void *user, hc_mux *mux, const char *protocol, si
   hc_replicator *r = user;
   bool ours = (plen == strlen(HC_PROTOCOL_NAME) && memcmp(protocol, HC_PROTOCOL_NAME, plen) == 0) ||
               (plen == strlen(HC_PROTOCOL_ALIAS) && memcmp(protocol, HC_PROTOCOL_ALIAS, plen) == 0);
-  if (!ours || id_len != 32 || !r->cb.on_discovery_key) return HC_OK; /* reject */
+  if (!ours || id_len != 32) return HC_OK; /* reject */
+  rpeer *known = find_peer_by_discovery_key(r, id);
+  /* already paired (a second open for the same core): rejected, as _makePeer's onnochannel */
+  if (known) return known->ch ? HC_OK : reopen_channel(r, known);
+  if (!r->cb.on_discovery_key) return HC_OK;
   hc_core *core = r->cb.on_discovery_key(r->user, r, id);
   if (!core) return HC_OK;
   if (memcmp(hc_core_discovery_key(core), id, 32) != 0) return HC_OK;
   int rc = hc_replicator_add_core(r, core);
+  if (rc == HC_OK) find_peer(r, core)->on_demand = true;
   return rc == HC_ERR_EXISTS ? HC_OK : rc;
 }
 
@@ -1380,26 +1448,27 @@ int hc_replicator_new(hc_replicator **out, const hc_replicator_opts *opts,
   return HC_OK;
 }
 
+static void peer_free(rpeer *p) {
+  hc_core_off_update(p->core, core_event, p);
+  rbits_free(&p->remote_bits);
+  rbits_free(&p->inflight_bits);
+  rbits_free(&p->exact_bits);
+  nset_free(&p->pending);
+  hc__core_reorg_cleanup(&p->reorg);
+  free(p->ranges);
+  free(p->inflight);
+  free(p->segments_wanted);
+  free(p->rq);
+  for (size_t k = 0; k < p->nexts; k++) free(p->exts[k].name);
+  free(p->exts);
+  free(p->ext_last_sent);
+  free(p->ext_last_recv);
+  free(p);
+}
+
 void hc_replicator_free(hc_replicator *r) {
   if (!r) return;
-  for (size_t i = 0; i < r->npeers; i++) {
-    rpeer *p = r->peers[i];
-    hc_core_off_update(p->core, core_event, p);
-    rbits_free(&p->remote_bits);
-    rbits_free(&p->inflight_bits);
-    rbits_free(&p->exact_bits);
-    nset_free(&p->pending);
-    hc__core_reorg_cleanup(&p->reorg);
-    free(p->ranges);
-    free(p->inflight);
-    free(p->segments_wanted);
-    free(p->rq);
-    for (size_t k = 0; k < p->nexts; k++) free(p->exts[k].name);
-    free(p->exts);
-    free(p->ext_last_sent);
-    free(p->ext_last_recv);
-    free(p);
-  }
+  for (size_t i = 0; i < r->npeers; i++) peer_free(r->peers[i]);
   free(r->peers);
   hc_mux_free(r->mux);
   hc_ss_free(r->ss);
@@ -1432,6 +1501,30 @@ int hc_replicator_add_core(hc_replicator *r, hc_core *core) {
   return HC_OK;
 }
 
+int hc_replicator_remove_core(hc_replicator *r, hc_core *core) {
+  if (!r || !core) return HC_ERR_INVALID_ARG;
+  rpeer *p = find_peer(r, core);
+  if (!p) return HC_ERR_NOT_FOUND;
+  int rc = HC_OK;
+  if (p->ch) {
+    /* the channel may outlive p (kept until the remote answers our open): detach it first */
+    hc_mux_channel *ch = p->ch;
+    bool was_open = p->remote_opened;
+    hc_mux_channel_set_user(ch, NULL);
+    p->ch = NULL;
+    rc = hc_mux_close_channel(r->mux, ch);
+    if (rc == HC_ERR_CLOSED) rc = HC_OK;
+    if (was_open && r->cb.on_peer_remove) r->cb.on_peer_remove(r->user, r, core);
+  }
+  size_t i = 0;
+  while (r->peers[i] != p) i++;
+  memmove(&r->peers[i], &r->peers[i + 1], (r->npeers - i - 1) * sizeof *r->peers);
+  r->npeers--;
+  peer_free(p);
+  if (rc && !r->err) fail(r, rc, "closing a channel: %s", hc_strerror(rc));
+  return r->err ? r->err : HC_OK;
+}
+
 int hc_replicator_download(hc_replicator *r, hc_core *core, uint64_t start, uint64_t end) {
   rpeer *p = find_peer(r, core);
   if (!p) return HC_ERR_NOT_FOUND;
@@ -1448,6 +1541,7 @@ int hc_replicator_download(hc_replicator *r, hc_core *core, uint64_t start, uint
   p->ranges[p->nranges].cursor = start;
   p->ranges[p->nranges].next = 0;
   p->nranges++;
+  if (!p->ch) return reopen_channel(r, p);
   if (p->remote_opened) {
     send_sync(p); /* we are downloading now */
     update_peer(p);
@@ -1459,6 +1553,7 @@ int hc_replicator_set_live(hc_replicator *r, hc_core *core, bool live) {
   rpeer *p = find_peer(r, core);
   if (!p) return HC_ERR_NOT_FOUND;
   p->live = live;
+  if (live && !p->ch) return reopen_channel(r, p);
   if (p->remote_opened) update_peer(p);
   return r->err;
 }
@@ -1483,6 +1578,7 @@ int hc_replicator_feed(hc_replicator *r, const uint8_t *data, size_t len, uint64
     if (e && !drc) drc = e;
   }
   if (drc && !r->err) fail(r, drc, "storing downloaded blocks failed: %s", hc_strerror(drc));
+  if (!r->err) release_peers(r);
   if (rc && !r->err) fail(r, rc, "%s", rc == HC_ERR_HANDSHAKE ? "Noise handshake failed"
                                                              : "secret-stream frame rejected");
   return r->err;

@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "hypercore/storage.h"
+#include "lock.h"
 
 typedef struct file_factory {
   hc_storage_factory base;
@@ -149,7 +149,7 @@ static int f_sync(hc_storage *st) {
 
 static void f_close(hc_storage *st) {
   file_storage *f = (file_storage *)st;
-  close(f->fd); /* also drops the flock */
+  close(f->fd); /* also drops the locks */
   free(f);
 }
 
@@ -196,10 +196,11 @@ static int f_open(hc_storage_factory *base, const char *name, unsigned flags, hc
   }
   if (fd < 0) return errno_to_hc(errno);
   if (flags & HC_STORAGE_LOCK) {
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-      int e = errno;
+    /* the lock JS 10.38.2 takes on its oplog (fcntl OFD), and our earlier flock: lock.h */
+    int rc = hc__lock_fd(fd);
+    if (rc) {
       close(fd);
-      return e == EWOULDBLOCK ? HC_ERR_LOCKED : errno_to_hc(e);
+      return rc;
     }
   }
   file_storage *f = calloc(1, sizeof *f);

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd_store.h"
+int hc_cli_seed(int argc, char **argv); /* tools/cmd_seed.c */
 #include "crypto.h"
 #include "hypercore.h"
 #include "manifest.h"
@@ -1519,10 +1521,13 @@ static void print_global_help(FILE *f) {
           HC_VERSION_STRING);
   for (size_t i = 0; i < NCOMMANDS; i++)
     fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "  %-12s %s\n", "store", "corestore 6 stores: create, get NAME, list ('store --help')");
+  fprintf(f, "  %-12s %s\n", "seed", "serve every core of a store, follow KEYs live ('seed --help')");
   fprintf(f, "  %-12s %s\n", "bee", "Hyperbee: get, put, del, ls, history ('hypercore bee --help')");
   fprintf(f, "  %-12s %s\n", "drive", "Hyperdrive: ls, cat, stat, put, mirror ('hypercore drive --help')");
   fprintf(f,
-          "\nDIR is the directory holding the core's files (oplog, tree, bitfield, data).\n"
+          "\nDIR is the directory holding the core's files (oplog, tree, bitfield, data), or a\n"
+          "core of a store: STORE:name/NAME, STORE:key/KEY, ... (see 'hypercore store --help').\n"
           "Exit status: 0 success, 1 error, 2 bad arguments.\n");
 }
 
@@ -1583,6 +1588,17 @@ static int parse_args(ctx *c, int argc, char **argv) {
   return -1;
 }
 
+/* Commands that never write the core (they open a store without its lock). */
+static bool reads_only(const ctx *c) {
+  static const char *const ro[] = {"get", "cat", "info", "verify", "manifest", "seek", "proof",
+                                   "checkout"};
+  if (strcmp(c->cmd->name, "user-data") == 0) return c->npos == 2 && !flag(c, "delete");
+  if (strcmp(c->cmd->name, "get") == 0 && optval(c, "connect")) return false;
+  for (size_t i = 0; i < sizeof ro / sizeof *ro; i++)
+    if (strcmp(c->cmd->name, ro[i]) == 0) return true;
+  return false;
+}
+
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN); /* write() reports EPIPE instead */
   if (argc < 2) {
@@ -1604,6 +1620,8 @@ int main(int argc, char **argv) {
     printf("hypercore %s\n", HC_VERSION_STRING);
     return fflush(stdout) == 0 ? 0 : EXIT_OPERR;
   }
+  if (strcmp(name, "store") == 0) return hc_cli_store(argc - 2, argv + 2);
+  if (strcmp(name, "seed") == 0) return hc_cli_seed(argc - 2, argv + 2); /* tools/cmd_seed.c */
   if (strcmp(name, "bee") == 0) return hc_cmd_bee(argc - 2, argv + 2);
   if (strcmp(name, "drive") == 0) return hc_cmd_drive(argc - 2, argv + 2);
   const cmd_def *cmd = find_cmd(name);
@@ -1615,7 +1633,19 @@ int main(int argc, char **argv) {
   c.pos = calloc((size_t)argc, sizeof(*c.pos));
   if (!c.pos) return fail(&c, "%s", hc_strerror(HC_ERR_NOMEM));
   int ret = parse_args(&c, argc - 2, argv + 2);
+  char *store_path = NULL; /* DIR given as STORE:name/NAME etc. (tools/cmd_store.c) */
+  void *store = NULL;
+  if (ret < 0) {
+    int di = strcmp(cmd->name, "clone") == 0 ? 1 : 0;
+    int r = di < c.npos ? hc_cli_resolve(cmd->name, c.pos[di], !reads_only(&c), di == 1,
+                                         &store_path, &store)
+                        : 0;
+    if (r) ret = r;
+    else if (store_path) c.pos[di] = store_path;
+  }
   if (ret < 0) ret = cmd->run(&c);
+  hc_cli_release(store);
+  free(store_path);
   free(c.pos);
   return ret;
 }

@@ -61,9 +61,10 @@ extern "C" {
   X(HC_ERR_CANCELLED, -29, "cancelled")                                              \
   X(HC_ERR_BUSY, -30, "operation not allowed now")                                   \
   X(HC_ERR_DECRYPT, -31, "block does not decrypt (wrong encryption key)")               \
-  X(HC_ERR_BAD_MANIFEST, -32, "manifest does not hash to the core key")                \
-  X(HC_ERR_NOT_A_BEE, -33, "core does not hold a Hyperbee (block 0 is not its header)") \
-  X(HC_ERR_BEE_CORRUPT, -34, "Hyperbee node or index is not valid")
+  X(HC_ERR_BAD_MANIFEST, -32, "manifest does not hash to the core key")                  \
+  X(HC_ERR_NOT_A_STORE, -33, "not a corestore directory")                                \
+  X(HC_ERR_NOT_A_BEE, -34, "core does not hold a Hyperbee (block 0 is not its header)")   \
+  X(HC_ERR_BEE_CORRUPT, -35, "Hyperbee node or index is not valid")
 
 typedef enum {
 #define HC__ERR_ENUM(name, value, msg) name = value,

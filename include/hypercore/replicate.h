@@ -26,8 +26,9 @@ extern "C" {
 typedef struct hc_replicator hc_replicator;
 
 typedef struct hc_replicator_callbacks {
-  /* The remote opened a channel for a discovery key we have not added. Return a core to
-   * replicate it (the replicator adds it, downloading nothing) or NULL to reject. May be NULL. */
+  /* The remote opened a channel for a discovery key we have not added, at any moment of the
+   * connection. Return a core to replicate it (the replicator adds it, downloading nothing) or
+   * NULL to reject (the connection stays up). May be NULL (reject). */
   hc_core *(*on_discovery_key)(void *user, hc_replicator *r, const uint8_t discovery_key[32]);
   /* Noise handshake done. May be NULL. */
   void (*on_handshake)(void *user, hc_replicator *r, const uint8_t remote_public_key[32]);
@@ -43,6 +44,11 @@ typedef struct hc_replicator_callbacks {
   /* Something the remote sent was dropped without failing the connection (a message for an
    * unknown extension, an oversized extension message, ...). May be NULL. */
   void (*on_warning)(void *user, hc_replicator *r, hc_core *core, int err, const char *message);
+  /* A core that on_discovery_key gave is no longer replicated: the remote closed (or
+   * rejected) its channel and we are not downloading it. The replicator forgot it (as if
+   * hc_replicator_remove_core); the owner may close it now. A later open from the remote asks
+   * on_discovery_key again. May be NULL: such cores then stay on the connection until it ends. */
+  void (*on_core_released)(void *user, hc_replicator *r, hc_core *core);
 } hc_replicator_callbacks;
 
 /* ---- extensions (the reference's core.registerExtension) ---- */
@@ -78,8 +84,16 @@ HC_EXPORT int hc_replicator_new(hc_replicator **out, const hc_replicator_opts *o
 HC_EXPORT void hc_replicator_free(hc_replicator *r);
 
 /* Replicates `core` on this connection (opens its channel once the handshake is done).
- * Downloads nothing until asked (hc_replicator_download / hc_replicator_set_live). */
+ * Downloads nothing until asked (hc_replicator_download / hc_replicator_set_live).
+ * The channel stays pairable for the whole connection, as the reference's protomux.pair: if
+ * the remote rejects our open or closes the channel, its own later open is answered (and a
+ * later download/set_live re-opens it from our side). */
 HC_EXPORT int hc_replicator_add_core(hc_replicator *r, hc_core *core);
+
+/* Stops replicating `core` on this connection: closes its channel (the remote sees a close,
+ * as when a JS core closes) and forgets it; the core stays open. Adding it again later opens a
+ * new channel. Not from inside a callback of r. HC_ERR_NOT_FOUND if it was not added. */
+HC_EXPORT int hc_replicator_remove_core(hc_replicator *r, hc_core *core);
 
 /* Downloads blocks [start, end) of `core` (end == UINT64_MAX: up to the remote's length,
  * whatever it is). Ranges accumulate. */

@@ -31,7 +31,7 @@ typedef struct args {
   int npos;
   /* value options */
   const char *gt, *gte, *lt, *lte, *limit, *connect, *timeout, *checkout, *subp, *start,
-      *length, *prefix;
+      *length, *prefix, *ns;
   /* flags */
   bool reverse, json, hex, recursive, stats, executable;
 } args;
@@ -71,6 +71,7 @@ static int parse(args *a, int argc, char **argv) {
       {"timeout", &a->timeout, NULL}, {"checkout", &a->checkout, NULL},
       {"sub", &a->subp, NULL},        {"start", &a->start, NULL},
       {"length", &a->length, NULL},   {"prefix", &a->prefix, NULL},
+      {"namespace", &a->ns, NULL},
       {"reverse", NULL, &a->reverse}, {"json", NULL, &a->json},
       {"hex", NULL, &a->hex},         {"recursive", NULL, &a->recursive},
       {"stats", NULL, &a->stats},     {"executable", NULL, &a->executable},
@@ -726,39 +727,8 @@ int hc_cmd_bee(int argc, char **argv) {
 
 /* ---------------------------------------------------------------- drive ---- */
 
-/* A core of a corestore 6 store: STORE/cores/<dk[0:2]>/<dk[2:4]>/<dk>/. */
-static int store_core_dir(const char *store, const uint8_t key[HC_KEY_BYTES], char *out,
-                          size_t cap) {
-  hc_storage_factory *f;
-  int rc = hc_storage_memory_factory_new(&f);
-  if (rc) return rc;
-  hc_core *c;
-  hc_core_opts o = {.version = HC_CORE_OPTS_VERSION, .key = key};
-  if ((rc = hc_core_open(&c, f, &o))) {
-    hc_storage_factory_free(f);
-    return rc;
-  }
-  char dk[2 * HC_KEY_BYTES + 1];
-  hc_hex_encode(dk, hc_core_discovery_key(c), HC_KEY_BYTES);
-  hc_core_close(c);
-  hc_storage_factory_free(f);
-  snprintf(out, cap, "%s/cores/%.2s/%.2s/%s", store, dk, dk + 2, dk);
-  return HC_OK;
-}
-
-static int mkdirs(const char *path) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 typedef struct drive_ctx {
+  hc_store *store;
   hc_core *db, *blobs;
   hc_drive *drive;
   remote rm;
@@ -766,16 +736,21 @@ typedef struct drive_ctx {
   int first_arg; /* index of the first argument after STORE KEY (or KEY) */
 } drive_ctx;
 
-static int open_store_core(const char *store, const uint8_t key[HC_KEY_BYTES], bool write,
-                           hc_core **out) {
-  char dir[4096];
-  int rc = store_core_dir(store, key, dir, sizeof dir);
-  if (rc) return fail("%s", hc_strerror(rc));
-  hc_core_opts o = {.version = HC_CORE_OPTS_VERSION, .no_create = true, .readonly = !write,
-                    .key = key};
-  rc = hc_core_open_dir(out, dir, &o);
-  if (rc == HC_ERR_NO_CORE) return fail("no core %s in the store %s", dir, store);
+static int open_store(const char *dir, bool write, bool create, hc_store **out) {
+  hc_store_opts so = {.version = HC_STORE_OPTS_VERSION, .readonly = !write, .create = create};
+  int rc = hc_store_open(out, dir, &so);
+  if (rc == HC_ERR_NOT_FOUND) return fail("no store at %s", dir);
   if (rc) return fail("%s: %s", dir, hc_strerror(rc));
+  return 0;
+}
+
+static int store_core(drive_ctx *dc, const char *store, const uint8_t key[HC_KEY_BYTES],
+                      hc_core **out) {
+  int rc = hc_store_get_key(dc->store, key, false, out);
+  char hex[2 * HC_KEY_BYTES + 1];
+  hc_hex_encode(hex, key, HC_KEY_BYTES);
+  if (rc == HC_ERR_NOT_FOUND) return fail("no core %s in the store %s", hex, store);
+  if (rc) return fail("core %s: %s", hex, hc_strerror(rc));
   return 0;
 }
 
@@ -800,10 +775,11 @@ static int drive_setup(const args *a, drive_ctx *dc, bool write) {
     if (a->npos < 2 || hc_id_decode(key, a->pos[1]) != HC_OK)
       return usage("expected STORE DRIVE_KEY (64 hex or z-base-32)");
     dc->first_arg = 2;
-    if ((ret = open_store_core(a->pos[0], key, write, &dc->db))) return ret;
+    if ((ret = open_store(a->pos[0], write, false, &dc->store))) return ret;
+    if ((ret = store_core(dc, a->pos[0], key, &dc->db))) return ret;
     rc = hc_drive_content_key(dc->db, &o, bkey);
     if (rc) return err_rc("the drive's header", rc);
-    if ((ret = open_store_core(a->pos[0], bkey, write, &dc->blobs))) return ret;
+    if ((ret = store_core(dc, a->pos[0], bkey, &dc->blobs))) return ret;
   }
   if ((rc = hc_drive_open(&dc->drive, dc->db, dc->blobs, &o))) return err_rc("open", rc);
   return 0;
@@ -813,9 +789,10 @@ static void drive_teardown(const args *a, drive_ctx *dc) {
   hc_drive_close(dc->drive);
   if (dc->is_remote) {
     remote_close(&dc->rm, a->stats);
-  } else {
-    hc_core_close(dc->blobs);
-    hc_core_close(dc->db);
+  } else if (dc->store) {
+    if (dc->blobs) hc_store_release(dc->store, dc->blobs);
+    if (dc->db) hc_store_release(dc->store, dc->db);
+    hc_store_close(dc->store);
   }
 }
 
@@ -1054,69 +1031,58 @@ static int mirror_prune(drive_ctx *dc, const char *local, const char *prefix, mi
   return ret;
 }
 
-/* `drive create STORE`: a new drive (db + blobs cores, random key pairs) in the store. */
+/* `drive create STORE [--namespace NAME]`: the drive JS's `new Hyperdrive(store)` makes on
+ * this store (or on store.namespace(NAME)): db = the named core "db", blobs = the named core
+ * "<db id>/blobs", both derived from the store's primary key (created when missing). Prints the
+ * drive's key; an existing drive is opened, not replaced. */
 static int drive_create(const args *a) {
   if (a->npos != 1) return usage("expected STORE");
-  hc_core *cores[2] = {0};
-  int ret = 0;
-  for (int i = 0; i < 2 && !ret; i++) {
-    uint8_t seed[HC_SEED_BYTES];
-    int fd = open("/dev/urandom", O_RDONLY);
-    if (fd < 0 || read(fd, seed, sizeof seed) != (ssize_t)sizeof seed) {
-      if (fd >= 0) close(fd);
-      return fail("cannot read /dev/urandom");
-    }
-    close(fd);
-    hc_storage_factory *f;
-    hc_core *tmp;
-    hc_core_opts mo = {.version = HC_CORE_OPTS_VERSION, .seed = seed};
-    if (hc_storage_memory_factory_new(&f) || hc_core_open(&tmp, f, &mo)) return fail("out of memory");
-    uint8_t key[HC_KEY_BYTES];
-    memcpy(key, hc_core_key(tmp), HC_KEY_BYTES);
-    hc_core_close(tmp);
-    hc_storage_factory_free(f);
-    char dir[4096];
-    if (store_core_dir(a->pos[0], key, dir, sizeof dir) || mkdirs(dir) < 0)
-      ret = fail("cannot create %s: %s", dir, strerror(errno));
-    hc_core_opts o = {.version = HC_CORE_OPTS_VERSION, .seed = seed};
-    int rc = ret ? HC_OK : hc_core_open_dir(&cores[i], dir, &o);
-    if (rc) ret = fail("%s: %s", dir, hc_strerror(rc));
+  drive_ctx dc;
+  memset(&dc, 0, sizeof(dc));
+  int ret = open_store(a->pos[0], true, true, &dc.store);
+  if (ret) return ret;
+  uint8_t ns[HC_NAMESPACE_BYTES];
+  if (a->ns) hc_store_namespace(ns, NULL, (const uint8_t *)a->ns, strlen(a->ns));
+  int rc = hc_store_get_named(dc.store, a->ns ? ns : NULL, (const uint8_t *)"db", 2, &dc.db);
+  if (rc == HC_OK) {
+    char name[HC_ID_CHARS + 8];
+    hc_id_encode(name, hc_core_key(dc.db));
+    strcat(name, "/blobs");
+    rc = hc_store_get_named(dc.store, a->ns ? ns : NULL, (const uint8_t *)name, strlen(name), &dc.blobs);
   }
-  hc_drive *d = NULL;
-  int rc = ret ? HC_OK : hc_drive_open(&d, cores[0], cores[1], NULL);
-  /* the header (naming the blobs core) goes in now, as the reference's first write */
-  if (!ret && !rc) {
-    hc_bee *bee = hc_drive_bee(d);
+  if (rc == HC_OK) rc = hc_drive_open(&dc.drive, dc.db, dc.blobs, NULL);
+  if (rc == HC_OK && hc_core_length(dc.db) == 0) {
+    /* the header (naming the blobs core) goes in now: a del of an absent key writes only it */
     hc_bee_batch *b;
-    rc = hc_bee_batch_new(bee, &b);
-    if (!rc) {
-      /* a del of an absent key writes only the header */
+    rc = hc_bee_batch_new(hc_drive_bee(dc.drive), &b);
+    if (rc == HC_OK) {
       rc = hc_bee_batch_del(b, (const uint8_t *)"", 0);
       hc_bee_batch_free(b);
     }
   }
-  if (!ret && rc) ret = fail("%s", hc_strerror(rc));
-  if (!ret) {
+  if (rc) {
+    ret = fail("%s", hc_strerror(rc));
+  } else {
     char hex[2 * HC_KEY_BYTES + 1];
-    hc_hex_encode(hex, hc_core_key(cores[0]), HC_KEY_BYTES);
+    hc_hex_encode(hex, hc_core_key(dc.db), HC_KEY_BYTES);
     printf("%s\n", hex);
   }
-  hc_drive_close(d);
-  hc_core_close(cores[1]);
-  hc_core_close(cores[0]);
+  drive_teardown(a, &dc);
   return ret;
 }
 
 static const char drive_help[] =
     "usage: hypercore drive COMMAND STORE DRIVE_KEY [ARGS...] [OPTIONS]\n\n"
-    "Hyperdrive (hyperdrive 11.x) in a corestore 6 store directory (cores under\n"
-    "STORE/cores/<dk[0:2]>/<dk[2:4]>/<dk>/); DRIVE_KEY is the db core's key.\n\n"
+    "Hyperdrive (hyperdrive 11.x) in a corestore 6 store directory (see 'hypercore store');\n"
+    "DRIVE_KEY is the db core's key. Writes lock the store as corestore 6 does.\n\n"
     "  ls STORE KEY [PATH]       the children of PATH (default /), one path per line, folders\n"
     "                            with a trailing '/'; --recursive: every entry below PATH;\n"
     "                            --json: one entry object per line\n"
     "  cat STORE KEY PATH        the file's bytes to stdout; --start N --length N: a range\n"
     "  stat STORE KEY PATH       the entry as JSON (executable, linkname, blob, metadata)\n"
-    "  create STORE              a new drive (db and blobs cores), prints its key\n"
+    "  create STORE              the drive JS's new Hyperdrive(store) makes (named cores \"db\"\n"
+    "                            and \"<id>/blobs\" of the store's primary key; --namespace NAME:\n"
+    "                            of store.namespace(NAME)), created if missing; prints its key\n"
     "  put STORE KEY PATH FILE   writes FILE ('-': stdin) at PATH; --executable\n"
     "  symlink STORE KEY PATH TARGET\n"
     "  del STORE KEY PATH        deletes the entry\n"

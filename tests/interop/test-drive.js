@@ -157,6 +157,9 @@ h.main(async () => {
   const cstore = path.join(root, 'c-store')
   const ckey = h.cliText(['drive', 'create', cstore]).trim()
   assert.match(ckey, /^[0-9a-f]{64}$/)
+  assert.strictEqual(h.cliText(['drive', 'create', cstore]).trim(), ckey, 'create again: the same drive')
+  const nsKey = h.cliText(['drive', 'create', cstore, '--namespace', 'app']).trim()
+  assert.notStrictEqual(nsKey, ckey)
   const t0 = Date.now()
   const out1 = h.cliText(['drive', 'mirror', cstore, ckey, local]).trim()
   assert.strictEqual(out1, `added ${ctree.size + 1} unchanged 0 removed 0`)
@@ -164,8 +167,10 @@ h.main(async () => {
 
   async function jsCheck (expectTree, label) {
     const st = new Corestore(cstore)
-    const d = new Hyperdrive(st, Buffer.from(ckey, 'hex'))
+    // the drive C made is the one JS makes on this store (named cores of its primary key)
+    const d = new Hyperdrive(st)
     await d.ready()
+    assert.strictEqual(d.key.toString('hex'), ckey, `${label}: new Hyperdrive(store) is the C drive`)
     const listed = []
     for await (const e of d.list('/')) listed.push(e.key)
     const want = [...expectTree.keys(), '/link'].sort()
@@ -209,4 +214,26 @@ h.main(async () => {
     h.cliFails(['drive', 'cat', cstore, ckey, '/from-js.txt'])
   }
   h.step('JS wrote into the C drive, C read it and deleted it')
+
+  // the namespaced drive is JS's new Hyperdrive(store.namespace('app'))
+  {
+    const st = new Corestore(cstore)
+    const d = new Hyperdrive(st.namespace('app'))
+    await d.ready()
+    assert.strictEqual(d.key.toString('hex'), nsKey, 'drive create --namespace app')
+    await d.close()
+    await st.close()
+  }
+  // a store held by JS (locked) cannot be written by C, but can be read
+  {
+    const st = new Corestore(cstore)
+    const d = new Hyperdrive(st, Buffer.from(ckey, 'hex'))
+    await d.ready()
+    const r = h.cliFails(['drive', 'put', cstore, ckey, '/x', '-'])
+    assert.match(r.stderr, /locked/i)
+    h.assertBuf(h.cli(['drive', 'cat', cstore, ckey, '/added.txt']), Buffer.from('new'), 'read while JS holds the store')
+    await d.close()
+    await st.close()
+  }
+  h.step('drive create --namespace = JS store.namespace; a store JS holds is locked for C writes, readable')
 })

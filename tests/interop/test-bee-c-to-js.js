@@ -76,10 +76,32 @@ h.main(async () => {
   }
   const hist = await bu.jsHistory(bee, {})
   assert.strictEqual(hist.length, bee.version - 1, 'history length')
-  const snap = bee.checkout(Math.floor(bee.version / 3))
-  await bu.jsRange(snap, {})
-  await snap.close()
-  h.step(`JS reads the C bee: ${m.size} gets, full range and 100 ranges equal the model, history, checkout`)
+  // checkouts of the C bee at 10 commit points equal the model then (C answers the same)
+  const versions = bu.commitVersions(ops)
+  const lines0 = []
+  const exp0 = []
+  const cuts = [] // op counts that end outside a batch
+  let inBatch = false
+  ops.forEach((op, i) => {
+    if (op.type === 'batch') inBatch = true
+    else if (op.type === 'flush') inBatch = false
+    if (!inBatch) cuts.push(i + 1)
+  })
+  for (let i = 0; i < 10; i++) {
+    const n = cuts[Math.floor(i * (cuts.length - 1) / 9)]
+    const v = bu.commitVersions(ops.slice(0, n)).pop()
+    assert.ok(versions.includes(v))
+    const mv = bu.model(ops.slice(0, n))
+    const snap = bee.checkout(v)
+    const want = [...mv.keys()].sort((a, b) => Buffer.compare(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'))).map((k) => `${k} ${mv.get(k).toString('hex')}`)
+    assert.deepStrictEqual(await bu.jsRange(snap, {}), want, `JS checkout ${v} = model`)
+    await snap.close()
+    lines0.push(`range version=${v}`)
+    exp0.push(want)
+  }
+  assert.ok(lines0.length >= 5)
+  assert.deepStrictEqual(bu.cQuery(cdir, lines0), exp0, 'C checkouts = model')
+  h.step(`JS reads the C bee: ${m.size} gets, full range and 100 ranges equal the model, history, 10 checkouts (JS and C) equal the model then`)
 
   // JS keeps writing to the C bee (same key pair), C reads
   const ops2 = bu.genOps(8, Math.floor(N / 4), { batchEvery: 10 })

@@ -69,8 +69,10 @@ h.main(async () => {
   const r = bu.rng(3)
   const lines = []
   const expect = []
+  const versions = bu.commitVersions(ops)
+  assert.strictEqual(versions[versions.length - 1], rbee.version, 'commit versions')
   for (let i = 0; i < 20; i++) {
-    const v = 1 + r.int(rbee.version)
+    const v = versions[r.int(versions.length)]
     const snap = rbee.checkout(v)
     for (let j = 0; j < 40; j++) {
       const k = allKeys[r.int(allKeys.length)]
@@ -143,4 +145,22 @@ h.main(async () => {
     await srv.close()
   }
   await rbee.close()
+
+  // a bee written by hypercore 11 (hyperdrive 13's stack), read by C over the wire
+  const c11 = await u.jsCore('v11')
+  const b11 = new Hyperbee(c11)
+  await b11.ready()
+  const ops11 = bu.genOps(21, 600, { batchEvery: 10 })
+  await bu.jsApply(b11, ops11)
+  const srv11 = await u.jsServe(c11)
+  try {
+    const res = await u.runC(['bee', 'ls', c11.key.toString('hex'), '--hex', '--connect', srv11.connect, '--timeout', 20000])
+    assert.strictEqual(res.status, 0, res.stderr)
+    const got = res.stdout.toString().trim().split('\n').map((l) => l.split(' ').length === 1 ? l + ' -' : l)
+    assert.deepStrictEqual(got, await bu.jsRange(b11, {}), 'v11 bee over the wire')
+    h.step(`hypercore 11 bee (${got.length} keys) read by C over TCP`)
+  } finally {
+    await srv11.close()
+    await b11.close()
+  }
 })

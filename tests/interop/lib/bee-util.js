@@ -89,6 +89,24 @@ function model (ops) {
   return m
 }
 
+// The versions a reader can check out: after each single operation or whole batch (a version
+// inside a batch has no root of its own: hyperbee compacts those blocks, JS fails there too).
+function commitVersions (ops) {
+  const live = new Set()
+  let v = 1
+  let inBatch = false
+  const out = [1]
+  for (const op of ops) {
+    if (op.type === 'batch') inBatch = true
+    else if (op.type === 'flush') { inBatch = false; out.push(v) } else {
+      const k = op.key.toString('hex')
+      if (op.type === 'put') { live.add(k); v++ } else if (live.has(k)) { live.delete(k); v++ } else continue
+      if (!inBatch) out.push(v)
+    }
+  }
+  return [...new Set(out)]
+}
+
 // Random range queries over a set of known keys.
 function genRanges (seed, keys, n) {
   const r = rng(seed)
@@ -148,4 +166,4 @@ async function jsHistory (bee, opts) {
   return out
 }
 
-module.exports = { rng, genOps, jsApply, applyScript, model, genRanges, rangeQuery, entryLine, valHex, cQuery, jsRange, jsHistory }
+module.exports = { rng, genOps, commitVersions, jsApply, applyScript, model, genRanges, rangeQuery, entryLine, valHex, cQuery, jsRange, jsHistory }

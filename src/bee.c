@@ -150,15 +150,26 @@ static int decode_block(uint64_t seq, uint8_t *raw, size_t len, bblock **out) {
   b->seq = seq;
   b->raw = raw;
   int rc = hc_bee_node_decode(raw, len, &b->msg);
-  if (rc == HC_OK) rc = hc_bee_index_decode(b->msg.index, b->msg.index_len, &b->index);
   if (rc == HC_ERR_DECODE) rc = HC_ERR_BEE_CORRUPT;
-  if (rc == HC_OK) rc = check_index(b);
   if (rc) {
     bblock_free(b);
     return rc;
   }
   *out = b;
   return HC_OK;
+}
+
+/* The block's index, decoded and checked on first use (a block loaded only for its key
+ * never needs it). */
+static int block_index(bblock *b) {
+  if (b->index) return HC_OK;
+  int rc = hc_bee_index_decode(b->msg.index, b->msg.index_len, &b->index);
+  if (rc == HC_ERR_DECODE) rc = HC_ERR_BEE_CORRUPT;
+  if (rc == HC_OK && (rc = check_index(b))) {
+    free(b->index);
+    b->index = NULL;
+  }
+  return rc;
 }
 
 /* Node block `seq` (< limit, the version being read), held until release(). */
@@ -437,9 +448,10 @@ static int node_child(bee_shared *sh, uint64_t limit, const rnode *n, size_t i, 
     int rc = load(sh, seq, limit, &b);
     if (rc) return rc;
   }
-  if (off >= b->index->nlevels) {
+  int rc = block_index(b);
+  if (rc || off >= b->index->nlevels) {
     release(sh, b);
-    return HC_ERR_BEE_CORRUPT;
+    return rc ? rc : HC_ERR_BEE_CORRUPT;
   }
   child->b = b;
   child->off = (size_t)off;
@@ -452,6 +464,10 @@ static int get_root(hc_bee *bee, uint64_t version, rnode *root, bool *has) {
   if (version < 2) return HC_OK;
   int rc = load(bee->sh, version - 1, version, &root->b);
   if (rc) return rc;
+  if ((rc = block_index(root->b))) {
+    release(bee->sh, root->b);
+    return rc;
+  }
   if (root->b->index->nlevels == 0) {
     release(bee->sh, root->b);
     return HC_ERR_BEE_CORRUPT;
@@ -799,6 +815,10 @@ static int history_next(hc_bee_iter *it, hc_bee_entry **out) {
   bblock *b;
   int rc = load(it->bee->sh, seq, it->version, &b);
   if (rc) return rc;
+  if ((rc = block_index(b))) {
+    release(it->bee->sh, b);
+    return rc;
+  }
   rc = make_entry(it->bee, b, is_deletion(b), out);
   release(it->bee->sh, b);
   return rc;
@@ -1017,9 +1037,9 @@ static int wtree_node(hc_bee_batch *b, uint64_t seq, uint64_t off, wnode **out) 
   bblock *blk;
   int rc = load(b->bee->sh, seq, b->base, &blk);
   if (rc) return rc;
-  if (off >= blk->index->nlevels) {
+  if ((rc = block_index(blk)) || off >= blk->index->nlevels) {
     release(b->bee->sh, blk);
-    return HC_ERR_BEE_CORRUPT;
+    return rc ? rc : HC_ERR_BEE_CORRUPT;
   }
   const hc_bee_level *l = &blk->index->levels[off];
   wnode *n = aalloc(b, sizeof(*n));

@@ -11,6 +11,7 @@ const { execFileSync } = require('child_process')
 const args = process.argv.slice(2)
 const bin = args[args.indexOf('--bin') + 1]
 const quick = args.includes('--quick')
+const RUNS = args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 3
 const tmp = fs.mkdtempSync(path.join(process.env.HC_BENCH_TMP || os.tmpdir(), 'hc-bench-bee-'))
 const JS = path.join(__dirname, 'bench_bee.js')
 
@@ -22,6 +23,14 @@ function run (cmd, argv) {
   try { execFileSync('sync') } catch {}
   const out = execFileSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 20 }).trim().split('\n').pop()
   return JSON.parse(out)
+}
+// median of RUNS runs (each in a fresh directory when the workload writes), peak RSS the max
+function median (f) {
+  const rs = []
+  for (let i = 0; i < RUNS; i++) rs.push(f(i))
+  rs.sort((a, b) => a.value - b.value)
+  const m = rs[Math.floor(rs.length / 2)]
+  return { ...m, rss_kb: Math.max(...rs.map((r) => r.rss_kb)) }
 }
 const c = (...a) => run(bin, a.map(String))
 const js = (...a) => run('node', [JS, ...a.map(String)])
@@ -52,21 +61,22 @@ function files (dir, n, size) {
 
 try {
   process.stderr.write(`==> bee/drive bench (${quick ? 'quick' : 'full'}) in ${tmp}\n`)
-  row(`${S.puts / 1000}k puts in batches of 1000`, js('put_batch', d('pj'), S.puts, 1000), c('put_batch', d('pc'), S.puts, 1000))
+  row(`${S.puts / 1000}k puts in batches of 1000`, median((i) => js('put_batch', d('pj' + i), S.puts, 1000)), median((i) => c('put_batch', d('pc' + i), S.puts, 1000)))
   // one bee of S.keys keys, written by C (byte-identical to what JS writes), read by both
   c('put_batch', d('big'), S.keys, 1000)
-  row(`random get on a ${S.keys / 1000}k-key bee`, js('get_rand', d('big'), S.getsJs), c('get_rand', d('big'), S.getsC))
-  row(`full range scan of ${S.puts / 1000}k keys`, js('scan', d('pc')), c('scan', d('pc')))
-  if (!quick) row(`full range scan of ${S.keys / 1000}k keys`, js('scan', d('big')), c('scan', d('big')))
+  row(`random get on a ${S.keys / 1000}k-key bee`, median(() => js('get_rand', d('big'), S.getsJs)), median(() => c('get_rand', d('big'), S.getsC)))
+  row(`full range scan of ${S.puts / 1000}k keys`, median(() => js('scan', d('pc0'))), median(() => c('scan', d('pc0'))))
+  if (!quick) row(`full range scan of ${S.keys / 1000}k keys`, js('scan', d('big')), median(() => c('scan', d('big'))))
   files(d('small'), S.small, 1024)
-  row(`drive mirror of ${S.small} files of 1 KiB`, js('mirror', d('sj'), d('small')), c('mirror', d('sc'), d('small')))
+  row(`drive mirror of ${S.small} files of 1 KiB`, median((i) => js('mirror', d('sj' + i), d('small'))), median((i) => c('mirror', d('sc' + i), d('small'))))
   fs.mkdirSync(d('bigf'))
   const fd = fs.openSync(path.join(d('bigf'), 'big.bin'), 'w')
   const chunk = Buffer.alloc(1 << 20)
   for (let i = 0; i < S.bigMiB; i++) { chunk.writeUInt32LE(i, 0); fs.writeSync(fd, chunk) }
   fs.closeSync(fd)
-  row(`drive mirror of one ${S.bigMiB} MiB file`, js('mirror', d('bj'), d('bigf')), c('mirror', d('bc'), d('bigf')))
+  row(`drive mirror of one ${S.bigMiB} MiB file`, median((i) => js('mirror', d('bj' + i), d('bigf'))), median((i) => c('mirror', d('bc' + i), d('bigf'))))
 
+  console.log(`medians of ${RUNS} runs (the full scan of the big bee: JS once)`)
   console.log('| workload | unit | JS | ours | ratio | RSS JS MB | RSS ours MB |')
   console.log('|---|---|---|---|---|---|---|')
   for (const r of rows) {

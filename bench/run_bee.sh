@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Hyperbee / Hyperdrive benchmark: libhypercore (bench_bee.c) vs hyperbee 2.27.3 / hyperdrive
 # 11.13.4 (tests/interop's pinned node_modules) in one run, each workload in its own process.
-#   bash bench/run_bee.sh [--quick]
+#   bash bench/run_bee.sh [--quick] [--runs N]   (medians of N runs, default 3)
 # Env: HC_BENCH_BUILD (build dir, default build-bench/), HC_BENCH_TMP (temp dir base).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

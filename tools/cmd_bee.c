@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd_store.h"
 #include "hypercore.h"
 
 #define EXIT_OPERR 1
@@ -312,6 +313,7 @@ static int err_rc(const char *what, int rc) {
 }
 
 typedef struct bee_ctx {
+  void *held; /* the store of a STORE:... DIR (tools/cmd_store.c) */
   hc_core *core;
   hc_bee *bee, *view; /* view: checkout and/or sub of bee (or bee itself) */
   remote rm;
@@ -327,16 +329,27 @@ static int bee_setup(const args *a, bee_ctx *bc, bool write) {
     uint8_t key[HC_KEY_BYTES];
     if (hc_id_decode(key, a->pos[0]) != HC_OK)
       return usage("with --connect give the bee's KEY (64 hex or z-base-32), got '%s'", a->pos[0]);
+    bc->is_remote = true; /* teardown frees what remote_open made, also on failure */
     if ((ret = remote_open(&bc->rm, a->connect, a->timeout))) return ret;
-    bc->is_remote = true;
     if ((rc = remote_add_core(&bc->rm, key, &bc->core))) return err_rc(a->connect, rc);
     bo.get_block = remote_get_block;
     bo.get_block_user = &bc->rm;
   } else {
+    /* DIR, or a core of a store: STORE:name/NAME, STORE:key/KEY, ... */
+    char *path = NULL;
+    if ((ret = hc_cli_resolve("bee", a->pos[0], write, false, &path, &bc->held))) return ret;
+    const char *dir = path ? path : a->pos[0];
     struct stat st;
-    if (stat(a->pos[0], &st) < 0 || !S_ISDIR(st.st_mode)) return fail("no core at %s", a->pos[0]);
-    hc_core_opts o = {.version = HC_CORE_OPTS_VERSION, .no_create = !write, .readonly = !write};
-    if ((rc = hc_core_open_dir(&bc->core, a->pos[0], &o))) return err_rc(a->pos[0], rc);
+    if (!path && write && stat(dir, &st) < 0 && mkdir(dir, 0755) < 0) {
+      ret = fail("cannot create %s: %s", dir, strerror(errno));
+    } else if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+      ret = fail("no core at %s", a->pos[0]);
+    } else {
+      hc_core_opts o = {.version = HC_CORE_OPTS_VERSION, .no_create = !write || path, .readonly = !write};
+      if ((rc = hc_core_open_dir(&bc->core, dir, &o))) ret = err_rc(a->pos[0], rc);
+    }
+    free(path);
+    if (ret) return ret;
   }
   if ((rc = hc_bee_open(&bc->bee, bc->core, &bo))) return err_rc(a->pos[0], rc);
   bc->view = bc->bee;
@@ -369,6 +382,7 @@ static void bee_teardown(const args *a, bee_ctx *bc) {
     remote_close(&bc->rm, a->stats);
   } else {
     hc_core_close(bc->core);
+    if (bc->held) hc_cli_release(bc->held);
   }
 }
 
@@ -658,8 +672,8 @@ static int bee_query(const args *a, bee_ctx *bc) {
 
 static const char bee_help[] =
     "usage: hypercore bee COMMAND DIR [ARGS...] [OPTIONS]\n\n"
-    "Hyperbee (hyperbee 2.x) in the core at DIR. Keys and values are utf-8 arguments, or hex\n"
-    "with --hex (output too).\n\n"
+    "Hyperbee (hyperbee 2.x) in the core at DIR (or a core of a store: STORE:name/NAME,\n"
+    "STORE:key/KEY, ...). Keys and values are utf-8 arguments, or hex with --hex (output too).\n\n"
     "  get DIR KEY             the value, raw, to stdout (exit 1 \"not found\" when absent)\n"
     "  put DIR KEY VALUE       puts, prints the new version (creates DIR's core if missing)\n"
     "  del DIR KEY             deletes, prints the version\n"
@@ -704,11 +718,6 @@ int hc_cmd_bee(int argc, char **argv) {
   if (!write && strcmp(s, "get") && strcmp(s, "ls") && strcmp(s, "peek") &&
       strcmp(s, "version") && strcmp(s, "history") && strcmp(s, "query"))
     return usage("unknown bee command '%s'", s);
-  if (write && !a.connect) {
-    struct stat st;
-    if (stat(a.pos[0], &st) < 0 && mkdir(a.pos[0], 0755) < 0)
-      return fail("cannot create %s: %s", a.pos[0], strerror(errno));
-  }
   bee_ctx bc;
   ret = bee_setup(&a, &bc, write);
   if (!ret) {
@@ -764,8 +773,8 @@ static int drive_setup(const args *a, drive_ctx *dc, bool write) {
     if (a->npos < 1 || hc_id_decode(key, a->pos[0]) != HC_OK)
       return usage("with --connect give the drive's KEY first (64 hex or z-base-32)");
     dc->first_arg = 1;
-    if ((ret = remote_open(&dc->rm, a->connect, a->timeout))) return ret;
     dc->is_remote = true;
+    if ((ret = remote_open(&dc->rm, a->connect, a->timeout))) return ret;
     if ((rc = remote_add_core(&dc->rm, key, &dc->db))) return err_rc(a->connect, rc);
     o.get_block = remote_get_block;
     o.get_block_user = &dc->rm;

@@ -1,10 +1,9 @@
 /* Hyperbee (hyperbee 2.27.3 index.js): reads and writes the B-tree kept in a core.
  *
  * Reading walks decoded blocks held in a bounded LRU cache (refcounted while a walk or an
- * iterator holds them). Every index is checked when its block is loaded (keys and children
- * point at earlier-or-same blocks of the bee) and walks are bounded (depth, visited nodes,
- * strictly ordered output), so a hostile core gives HC_ERR_BEE_CORRUPT, never a crash or a
- * loop.
+ * iterator holds them). Every index is checked when first used (pointers inside the version
+ * read, never at the header) and walks are bounded (depth, visited nodes, strictly ordered
+ * output), so a hostile core gives HC_ERR_BEE_CORRUPT, never a crash or a loop.
  *
  * Writing mirrors the reference's algorithm object for object (TreeNode, Key, Child, the
  * pending index of a batch and its compaction in toBlocks), so the same operations produce the
@@ -123,16 +122,19 @@ static void release(bee_shared *sh, bblock *b) {
   (void)sh;
 }
 
-/* Checks what the reference's writer guarantees: every key and child points at a block of
- * the bee at or before this one, children come in (seq, offset) pairs. */
+/* Checks what the reference's writer guarantees: keys and children point at node blocks
+ * (never the header; whether they exist in the version read is checked when they are loaded),
+ * a child in the same block at one of its levels, a node with children has keys + 1 of them.
+ * Pointers may go forward: the non-last blocks of a batch keep nodes whose children later
+ * operations of the same batch rewrote (hyperbee does this; the version read has them). */
 static int check_index(const bblock *b) {
   for (size_t l = 0; l < b->index->nlevels; l++) {
     const hc_bee_level *lv = &b->index->levels[l];
     for (size_t k = 0; k < lv->nkeys; k++)
-      if (lv->keys[k] == 0 || lv->keys[k] > b->seq) return HC_ERR_BEE_CORRUPT;
+      if (lv->keys[k] == 0) return HC_ERR_BEE_CORRUPT;
     for (size_t c = 0; c < lv->nchildren; c++) {
       uint64_t s = lv->children[2 * c], o = lv->children[2 * c + 1];
-      if (s == 0 || s > b->seq) return HC_ERR_BEE_CORRUPT;
+      if (s == 0) return HC_ERR_BEE_CORRUPT;
       if (s == b->seq && o >= b->index->nlevels) return HC_ERR_BEE_CORRUPT;
     }
     /* a node with children has one more child than keys */

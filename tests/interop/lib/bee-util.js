@@ -144,7 +144,7 @@ const entryLine = (e) => `${Buffer.from(e.key).toString('hex')} ${valHex(e.value
 // Runs `bee query DIR` with the query lines; returns the answers (arrays of lines).
 function cQuery (dir, lines, extraArgs = [], chunk = 0) {
   // big bees: few range queries per process, so no answer set outgrows the pipe buffer
-  if (!chunk) chunk = lines.every((l) => l.startsWith('get ')) ? 5000 : Number(process.env.HC_BEE_OPS || 0) > 20000 ? 4 : 400
+  if (!chunk) chunk = lines.every((l) => l.startsWith('get ')) ? 5000 : Number(process.env.HC_BEE_OPS || 0) > 20000 ? 1 : 400
   if (lines.length > chunk) {
     const all = []
     for (let i = 0; i < lines.length; i += chunk) all.push(...cQuery(dir, lines.slice(i, i + chunk), extraArgs, chunk))

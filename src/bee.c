@@ -673,7 +673,11 @@ static int iter_open(hc_bee_iter *it) {
   size_t slen = it->reverse ? it->lkey_len : it->gkey_len;
   bool has_start = it->reverse ? it->has_l : it->has_g;
   if (!has_start) return iter_push(it, n, it->reverse ? (int64_t)lvl(&n)->nkeys << 1 : 0);
-  for (;;) {
+  for (int depth = 0;; depth++) {
+    if (depth > BEE_MAX_DEPTH) { /* a cycle: nodes are not always pushed on the way down */
+      release(sh, n.b);
+      return HC_ERR_BEE_CORRUPT;
+    }
     const hc_bee_level *l = lvl(&n);
     int64_t ei = it->reverse ? (int64_t)l->nkeys << 1 : 0;
     bool found;

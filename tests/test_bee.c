@@ -394,8 +394,15 @@ static void expect_reads_fail(hc_core *core, int want, const char *what) {
     }
   }
   int seen = HC_OK;
-  for (int rev = 0; rev < 2; rev++) {
-    hc_bee_range r = {.version = HC_BEE_RANGE_VERSION, .reverse = rev};
+  for (int rev = 0; rev < 4; rev++) {
+    hc_bee_range r = {.version = HC_BEE_RANGE_VERSION, .reverse = rev & 1};
+    if (rev >= 2) { /* a start key: the walk down to it does not push every node */
+      r.gt = (const uint8_t *)"zzzz";
+      r.gt_len = 4;
+      r.lt = (const uint8_t *)"";
+      r.lt_len = 0;
+      if (rev == 3) r.gt = NULL, r.lte = (const uint8_t *)"zzzz", r.lte_len = 4, r.lt = NULL;
+    }
     hc_bee_iter *it;
     int rc = hc_bee_iter_new(bee, &r, &it);
     int steps = 0;

@@ -1,7 +1,7 @@
 'use strict'
 // The JS side of the store benchmark (corestore 6.18.4 on hypercore 10.38.2, from the pinned
 // tests/interop/node_modules): bench/store_run.js runs it next to bench_store / `hypercore
-// store serve`.
+// seed`.
 //   node bench_store.js list DIR    opens the store, opens every core in it (as corestore does
 //                                   for a remote's discovery key) and reads key, length, name;
 //                                   prints {"ms","count","blocks","rss_kb"}

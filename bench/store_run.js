@@ -1,12 +1,12 @@
 'use strict'
-// The store benchmark: libhypercore's store (bench_store, `hypercore store serve`) next to JS
+// The store benchmark: libhypercore's store (bench_store, `hypercore seed`) next to JS
 // corestore 6.18.4 (bench_store.js) on the same machine, each run in fresh processes.
 //   node bench/store_run.js --bench-bin B --cli C [--quick] [--runs N]
 // (bench/store_run.sh builds both and calls this.)
 //  list   a store of L cores (10 blocks of 64 B each) made by C: open it and list every core
 //         (key, length, name)
 //  serve  a store of S cores x 100 blocks of 64 B: one C reader fetches all of them over one
-//         connection from the seeder (C `hypercore store serve` / JS corestore 6
+//         connection from the seeder (C `hypercore seed STORE` / JS corestore 6
 //         store.replicate); time of the fetch, peak RSS (VmHWM) and CPU time of the seeder
 //  flat   C seeder (open-core limit 256) of stores of growing size, every core fetched, 250 per
 //         connection: the seeder's peak RSS must not grow with the store
@@ -109,7 +109,7 @@ async function main () {
   const cs = []
   const js = []
   for (let i = 0; i < RUNS; i++) {
-    let s = await startSeeder(CLI, ['store', 'serve', storeS, '--max-open', String(S)])
+    let s = await startSeeder(CLI, ['seed', storeS, '--listen', '127.0.0.1:0', '--max-open', String(S)])
     const fc = await fetchFrom(s, S, 100)
     cs.push({ ...fc, ...(await stopSeeder(s)) })
     const copy = path.join(BASE, 'serve-js-' + i)
@@ -132,7 +132,7 @@ async function main () {
     const dir = path.join(BASE, 'flat-' + n)
     console.error(`==> flat: a store of ${n} cores x 10 blocks`)
     sh(BENCH, ['make', dir, String(n), '10'])
-    const s = await startSeeder(CLI, ['store', 'serve', dir, '--max-open', '256'])
+    const s = await startSeeder(CLI, ['seed', dir, '--listen', '127.0.0.1:0', '--max-open', '256'])
     const f = await fetchFrom(s, n, 10, 250)
     const st = await stopSeeder(s)
     flat.push({ n, ms: f.ms, rss: st.rss_kb / 1024 })

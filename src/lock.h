@@ -20,9 +20,24 @@
 int hc__lock_fd(int fd);
 
 /* Opens `path` read-write (creating it, mode 0644, when `create`) and locks it with
- * hc__lock_fd; *fd_out is the locked descriptor (O_CLOEXEC): read and write through it, close
- * it to unlock. For a corestore's `primary-key`. HC_ERR_NOT_FOUND (missing and !create),
+ * hc__lock_fd; *fd_out is the locked descriptor (O_CLOEXEC): read and write through it,
+ * hc__lock_release it to unlock. For a corestore's `primary-key`. HC_ERR_NOT_FOUND (missing and !create),
  * HC_ERR_LOCKED, HC_ERR_IO. Nothing is created when the lock is refused on an existing file. */
 int hc__lock_file_open(const char *path, bool create, int *fd_out);
+
+/* Closes a descriptor locked by hc__lock_fd / hc__lock_file_open (releasing its locks) and
+ * forgets it (this process no longer holds that file). -1 is ignored. */
+void hc__lock_release(int fd);
+
+/* A core inside a corestore 6 store: DIR is S/cores/<dk[0:2]>/<dk[2:4]>/<dk hex> and
+ * S/primary-key exists. corestore 6 locks only primary-key (F_WRLCK), not the cores' oplogs,
+ * so a writer opening such a core directly also takes a shared OFD lock (F_RDLCK) on
+ * S/primary-key: corestore 6 (or a C store in another process) cannot open the store while
+ * it writes, and it is refused (HC_ERR_LOCKED) while one of them holds the store. Direct
+ * writers of different cores of one store do not exclude each other (their oplog locks do
+ * that per core). Skipped when this process holds the store lock itself (a C store opening
+ * its own cores). *fd_out: the descriptor to hc__lock_release when the core closes, or -1
+ * (DIR is not in a store, or the lock is ours already). */
+int hc__lock_store_of_core(const char *dir, int *fd_out);
 
 #endif

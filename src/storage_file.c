@@ -23,6 +23,8 @@ typedef struct file_factory {
 typedef struct file_storage {
   hc_storage base;
   int fd;
+  bool locked;  /* fd holds the writer's lock (hc__lock_fd) */
+  int store_fd; /* the shared lock on the enclosing store's primary-key, or -1 (lock.h) */
 } file_storage;
 
 static int errno_to_hc(int e) {
@@ -149,7 +151,9 @@ static int f_sync(hc_storage *st) {
 
 static void f_close(hc_storage *st) {
   file_storage *f = (file_storage *)st;
-  close(f->fd); /* also drops the locks */
+  if (f->locked) hc__lock_release(f->fd); /* also drops the locks */
+  else close(f->fd);
+  hc__lock_release(f->store_fd);
   free(f);
 }
 
@@ -186,30 +190,48 @@ static int f_open(hc_storage_factory *base, const char *name, unsigned flags, hc
   char path[PATH_MAX];
   if (snprintf(path, sizeof path, "%s/%s", ff->dir, name) >= (int)sizeof path)
     return HC_ERR_INVALID_ARG;
+  /* a core inside a corestore 6 store: the store's lock first (nothing created if refused) */
+  int store_fd = -1;
+  if (flags & HC_STORAGE_LOCK) {
+    int rc = hc__lock_store_of_core(ff->dir, &store_fd);
+    if (rc) return rc;
+  }
   int oflags = (flags & HC_STORAGE_READONLY) ? O_RDONLY : O_RDWR;
   int fd = open(path, oflags | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT && (flags & HC_STORAGE_CREATE) && !(flags & HC_STORAGE_READONLY)) {
     int rc = mkdirs(ff->dir);
-    if (rc) return rc;
+    if (rc) {
+      hc__lock_release(store_fd);
+      return rc;
+    }
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd >= 0) sync_dir(ff->dir);
   }
-  if (fd < 0) return errno_to_hc(errno);
+  if (fd < 0) {
+    int rc = errno_to_hc(errno);
+    hc__lock_release(store_fd);
+    return rc;
+  }
   if (flags & HC_STORAGE_LOCK) {
     /* the lock JS 10.38.2 takes on its oplog (fcntl OFD), and our earlier flock: lock.h */
     int rc = hc__lock_fd(fd);
     if (rc) {
-      close(fd);
+      hc__lock_release(fd);
+      hc__lock_release(store_fd);
       return rc;
     }
   }
   file_storage *f = calloc(1, sizeof *f);
   if (!f) {
-    close(fd);
+    if (flags & HC_STORAGE_LOCK) hc__lock_release(fd);
+    else close(fd);
+    hc__lock_release(store_fd);
     return HC_ERR_NOMEM;
   }
   f->base.methods = &file_methods;
   f->fd = fd;
+  f->locked = (flags & HC_STORAGE_LOCK) != 0;
+  f->store_fd = store_fd;
   *out = &f->base;
   return HC_OK;
 }

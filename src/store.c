@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,6 +53,7 @@ struct hc_store {
   bool readonly;
   uint8_t primary_key[HC_PRIMARY_KEY_BYTES];
   size_t max_open;
+  size_t max_served; /* pinned cores at once for connections */
   hc_store_warning_cb on_warning;
   void *user;
   score **buckets;
@@ -208,7 +210,7 @@ static int load_primary_key(hc_store *s, bool create, const uint8_t *given) {
     }
   }
   if (rc) {
-    close(fd);
+    hc__lock_release(fd);
     return rc;
   }
   s->lock_fd = fd;
@@ -231,6 +233,14 @@ static int mkdirs(const char *dir) {
     }
   }
   return HC_OK;
+}
+
+/* Half of the descriptors left after 256 for everything else, at 4 per core. */
+static size_t default_max_served(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 4096;
+  size_t n = rl.rlim_cur > 256 ? (size_t)(rl.rlim_cur - 256) / 8 : 0;
+  return n < 64 ? 64 : n;
 }
 
 int hc_store_open(hc_store **out, const char *dir, const hc_store_opts *opts) {
@@ -258,6 +268,7 @@ int hc_store_open(hc_store **out, const char *dir, const hc_store_opts *opts) {
   s->lock_fd = -1;
   s->readonly = opts->readonly;
   s->max_open = opts->max_open_cores ? opts->max_open_cores : HC_STORE_DEFAULT_MAX_OPEN;
+  s->max_served = opts->max_served_cores ? opts->max_served_cores : default_max_served();
   s->on_warning = opts->on_warning;
   s->user = opts->user;
   s->nbuckets = 1024;
@@ -552,7 +563,7 @@ void hc_store_close(hc_store *s) {
     }
   }
   free(s->buckets);
-  if (s->lock_fd >= 0) close(s->lock_fd); /* drops both locks */
+  hc__lock_release(s->lock_fd); /* drops both locks (-1: none) */
   hc_crypto_wipe(s->primary_key, sizeof s->primary_key);
   free(s->dir);
   free(s);
@@ -718,6 +729,11 @@ static hc_core *sc_on_discovery_key(void *user, hc_replicator *r, const uint8_t 
     if (conn_has(c, core)) {
       hc_store_release(s, core); /* pinned once per connection */
       return core;
+    }
+    if (s->count - s->lru_count > s->max_served) {
+      hc_store_release(s, core);
+      warn(s, dk, HC_ERR_BUSY, "%s", "not served now: too many cores served at once");
+      return NULL;
     }
     if (c->ncores == c->cap) {
       size_t cap = c->cap ? c->cap * 2 : 8;

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "test_util.h"
@@ -251,6 +252,13 @@ static void test_lru_and_list(void) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/s", test_tmpdir("store-lru"));
   size_t fds0 = count_fds();
+  /* 300 cores x 4 files would need 1200 descriptors: with a limit of fds0 + 128 (8 idle and 20
+   * pinned cores at most below) the store only works if it keeps its open cores bounded */
+  struct rlimit old, lim;
+  CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+  lim = old;
+  lim.rlim_cur = fds0 + 128;
+  CHECK(setrlimit(RLIMIT_NOFILE, &lim) == 0);
   hc_store_opts o;
   memset(&o, 0, sizeof o);
   o.version = HC_STORE_OPTS_VERSION;
@@ -315,6 +323,7 @@ static void test_lru_and_list(void) {
   CHECK(hc_store_get_discovery_key(s, first_dk, &c0) != HC_OK);
   CHECK_EQ(hc_store_open_cores(s), 0); /* listing opens nothing for good */
   hc_store_close(s);
+  CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
 }
 
 /* A named core copied into a store with another primary key is not taken as that name. */
@@ -481,6 +490,70 @@ static void test_serve(void) {
   hc_store_close(s);
 }
 
+/* A remote asking for more cores than max_served_cores gets the rest refused, not fds. */
+static void test_served_cap(void) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/s", test_tmpdir("store-cap"));
+  enum { N = 20, CAP = 5 };
+  hc_store *s = open_store(dir, true, 2);
+  uint8_t keys[N][32];
+  for (int i = 0; i < N; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "c%d", i);
+    hc_core *c;
+    CHECK_OK(hc_store_get_named(s, NULL, (const uint8_t *)name, strlen(name), &c));
+    hc_buf b = {(const uint8_t *)name, strlen(name)};
+    CHECK_OK(hc_core_append(c, &b, 1, NULL, NULL));
+    memcpy(keys[i], hc_core_key(c), 32);
+    hc_store_release(s, c);
+  }
+  hc_store_close(s);
+  hc_store_opts o;
+  memset(&o, 0, sizeof o);
+  o.version = HC_STORE_OPTS_VERSION;
+  o.max_open_cores = 2;
+  o.max_served_cores = CAP;
+  o.on_warning = on_warn;
+  CHECK_OK(hc_store_open(&s, dir, &o));
+  warnings = 0;
+  hc_replicator_opts ro;
+  memset(&ro, 0, sizeof ro);
+  ro.version = HC_REPLICATOR_OPTS_VERSION;
+  hc_replicator *server, *client;
+  CHECK_OK(hc_store_replicator_new(s, &server, &ro, NULL, NULL));
+  ro.is_initiator = true;
+  CHECK_OK(hc_replicator_new(&client, &ro, NULL, NULL));
+  hc_storage_factory *f[N];
+  hc_core *rc_[N];
+  for (int i = 0; i < N; i++) {
+    CHECK_OK(hc_storage_memory_factory_new(&f[i]));
+    hc_core_opts co;
+    memset(&co, 0, sizeof co);
+    co.version = HC_CORE_OPTS_VERSION;
+    co.key = keys[i];
+    CHECK_OK(hc_core_open(&rc_[i], f[i], &co));
+    CHECK_OK(hc_replicator_add_core(client, rc_[i]));
+    CHECK_OK(hc_replicator_download(client, rc_[i], 0, UINT64_MAX));
+  }
+  uint64_t now = 1;
+  for (int round = 0; round < 50; round++) CHECK_OK(pump(client, server, &now, 1000));
+  int served = 0;
+  for (int i = 0; i < N; i++) served += hc_core_length(rc_[i]) == 1;
+  CHECK_EQ(served, CAP);
+  CHECK_EQ(warnings, N - CAP);
+  CHECK(hc_store_open_cores(s) <= CAP + 2);
+  CHECK_OK(hc_replicator_error(server));
+  CHECK_OK(hc_replicator_error(client));
+  hc_store_detach(s, server);
+  hc_replicator_free(server);
+  hc_replicator_free(client);
+  for (int i = 0; i < N; i++) {
+    hc_core_close(rc_[i]);
+    hc_storage_factory_free(f[i]);
+  }
+  hc_store_close(s);
+}
+
 int main(void) {
   test_derivation();
   test_layout_and_lock();
@@ -488,6 +561,7 @@ int main(void) {
   test_lru_and_list();
   test_foreign_name();
   test_serve();
+  test_served_cap();
   printf("test_store: ok\n");
   return 0;
 }

@@ -92,6 +92,10 @@ typedef struct seed {
   hc_net *net;
   seed_core *cores;
   size_t ncores, cores_cap;
+  size_t *slots; /* open-addressing index by discovery key: cores index + 1, 0 = empty */
+  size_t nslots;
+  size_t *followed; /* indices of followed cores */
+  size_t nfollowed, followed_cap;
   hc_replicator **conns; /* every live replicator (ours to detach) */
   size_t nconns, conns_cap;
   seed_target *targets;
@@ -155,12 +159,50 @@ static bool parse_hostport(const char *s, char *host, size_t cap, uint16_t *port
   return true;
 }
 
+static const char *store_error(int rc) {
+  switch (rc) {
+    case HC_ERR_LOCKED: return "the store is locked by another process";
+    case HC_ERR_INCOMPATIBLE:
+      return "a corestore 7 / hypercore 11 store (RocksDB): not supported on disk; replicate it "
+             "from a hypercore 11 peer instead";
+    case HC_ERR_NOT_A_STORE: return "not a corestore directory (no primary-key or cores/)";
+    case HC_ERR_CORRUPT:
+      return "primary-key is missing or shorter than 32 bytes (nothing was written)";
+    default: return hc_strerror(rc);
+  }
+}
+
 /* ---- per-core stats, by discovery key (a served core may be closed and reopened) ---- */
 
+static size_t dk_hash(const uint8_t dk[32]) {
+  size_t h;
+  memcpy(&h, dk, sizeof h); /* a discovery key is a hash already */
+  return h;
+}
+
+/* Rebuilds the index with room for twice the entries (keeps it at most half full). */
+static bool index_grow(seed *sd) {
+  size_t n = sd->nslots ? sd->nslots * 2 : 64;
+  size_t *slots = calloc(n, sizeof *slots);
+  if (!slots) return false;
+  for (size_t i = 0; i < sd->ncores; i++) {
+    size_t j = dk_hash(sd->cores[i].dk) & (n - 1);
+    while (slots[j]) j = (j + 1) & (n - 1);
+    slots[j] = i + 1;
+  }
+  free(sd->slots);
+  sd->slots = slots;
+  sd->nslots = n;
+  return true;
+}
+
+/* The stats of a core, by discovery key (O(1): called for every block up and down). */
 static seed_core *core_entry(seed *sd, hc_core *core) {
   const uint8_t *dk = hc_core_discovery_key(core);
-  for (size_t i = 0; i < sd->ncores; i++)
-    if (memcmp(sd->cores[i].dk, dk, 32) == 0) return &sd->cores[i];
+  size_t j = sd->nslots ? dk_hash(dk) & (sd->nslots - 1) : 0;
+  for (; sd->nslots && sd->slots[j]; j = (j + 1) & (sd->nslots - 1))
+    if (memcmp(sd->cores[sd->slots[j] - 1].dk, dk, 32) == 0) return &sd->cores[sd->slots[j] - 1];
+  if ((sd->ncores + 1) * 2 > sd->nslots && !index_grow(sd)) return NULL;
   if (sd->ncores == sd->cores_cap) {
     size_t cap = sd->cores_cap ? sd->cores_cap * 2 : 16;
     seed_core *n = realloc(sd->cores, cap * sizeof *n);
@@ -172,6 +214,9 @@ static seed_core *core_entry(seed *sd, hc_core *core) {
   memset(e, 0, sizeof *e);
   memcpy(e->dk, dk, 32);
   hc_hex_encode(e->key_hex, hc_core_key(core), 32);
+  j = dk_hash(dk) & (sd->nslots - 1);
+  while (sd->slots[j]) j = (j + 1) & (sd->nslots - 1);
+  sd->slots[j] = sd->ncores;
   return e;
 }
 
@@ -305,8 +350,7 @@ static hc_replicator *new_conn(seed *sd, bool initiator) {
   cb.on_warning = cb_warning;
   hc_replicator *r;
   if (hc_store_replicator_new(sd->store, &r, &o, &cb, sd) != HC_OK) return NULL;
-  for (size_t i = 0; i < sd->ncores; i++)
-    if (sd->cores[i].followed) follow_on(r, sd->cores[i].core);
+  for (size_t i = 0; i < sd->nfollowed; i++) follow_on(r, sd->cores[sd->followed[i]].core);
   sd->conns[sd->nconns++] = r;
   sd->peers_total++;
   sd->changed = true;
@@ -421,6 +465,17 @@ static int follow_key(seed *sd, const uint8_t key[32]) {
     hc_store_release(sd->store, core);
     return HC_OK;
   }
+  if (sd->nfollowed == sd->followed_cap) {
+    size_t cap = sd->followed_cap ? sd->followed_cap * 2 : 8;
+    size_t *n = realloc(sd->followed, cap * sizeof *n);
+    if (!n) {
+      hc_store_release(sd->store, core);
+      return HC_ERR_NOMEM;
+    }
+    sd->followed = n;
+    sd->followed_cap = cap;
+  }
+  sd->followed[sd->nfollowed++] = (size_t)(e - sd->cores);
   e->followed = true;
   e->core = core; /* pinned until exit */
   e->length = hc_core_length(core);
@@ -511,8 +566,7 @@ static void display_tty(seed *sd, uint64_t now) {
 
 static void display_summary(seed *sd, uint64_t now, bool final) {
   double secs = (double)(now - sd->started) / 1000.0;
-  size_t followed = 0;
-  for (size_t i = 0; i < sd->ncores; i++) followed += sd->cores[i].followed;
+  size_t followed = sd->nfollowed;
   fprintf(stderr,
           "seed%s: %.1f s, %zu connections now (%zu in all), %zu cores open, %zu followed, "
           "down %" PRIu64 " blocks (%" PRIu64 " bytes), up %" PRIu64 " blocks (%" PRIu64 " bytes)\n",
@@ -613,12 +667,14 @@ static void seed_free(seed *sd) {
   for (size_t i = 0; i < sd->nconns; i++) hc_store_detach(sd->store, sd->conns[i]);
   sd->nconns = 0;
   hc_net_free(sd->net);
-  for (size_t i = 0; i < sd->ncores; i++)
-    if (sd->cores[i].followed && sd->cores[i].core) hc_store_release(sd->store, sd->cores[i].core);
+  for (size_t i = 0; i < sd->nfollowed; i++) hc_store_release(sd->store, sd->cores[sd->followed[i]].core);
   hc_store_close(sd->store);
   free(sd->cores);
+  free(sd->slots);
+  free(sd->followed);
   free(sd->conns);
   free(sd->targets);
+  sd->targets = NULL;
 }
 
 int hc_cli_seed(int argc, char **argv);
@@ -675,7 +731,7 @@ int hc_cli_seed(int argc, char **argv) {
   so.user = &sd;
   int rc = hc_store_open(&sd.store, a.store, &so);
   if (rc) {
-    ret = seed_fail("cannot open store %s: %s", a.store, hc_strerror(rc));
+    ret = seed_fail("cannot open store %s: %s", a.store, store_error(rc));
     goto out_args;
   }
   if (hc_net_new(&sd.net, on_conn_close, &sd) != HC_OK) {
@@ -698,16 +754,17 @@ int hc_cli_seed(int argc, char **argv) {
     seed_free(&sd);
     goto out_args;
   }
-  printf("port %u\n", bound);
-  fflush(stdout);
-  if (a.use_stdin) hc_net_watch_fd(sd.net, STDIN_FILENO, on_stdin, &sd);
-
+  /* handlers before "port": a script may signal us as soon as it reads it */
   struct sigaction sa, old_term, old_int;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = seed_on_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, &old_term);
   sigaction(SIGINT, &sa, &old_int);
+  printf("port %u\n", bound);
+  fflush(stdout);
+  if (a.use_stdin) hc_net_watch_fd(sd.net, STDIN_FILENO, on_stdin, &sd);
+
   sd.tty = isatty(STDERR_FILENO) == 1;
   sd.started = sd.last_display = sd.last_summary = hc_net_now_ms();
   ret = 0;
@@ -718,7 +775,7 @@ int hc_cli_seed(int argc, char **argv) {
       ret = seed_fail("%s", hc_strerror(rc));
       break;
     }
-    for (size_t i = 0; i < sd.ncores; i++) check_synced(&sd, &sd.cores[i]);
+    for (size_t i = 0; i < sd.nfollowed; i++) check_synced(&sd, &sd.cores[sd.followed[i]]);
     progress(&sd);
   }
   sigaction(SIGTERM, &old_term, NULL);
@@ -727,6 +784,7 @@ int hc_cli_seed(int argc, char **argv) {
   display_summary(&sd, hc_net_now_ms(), true);
   seed_free(&sd);
 out_args:
+  free(sd.targets); /* NULL once seed_free ran */
   free(keys);
   free(a.keys);
   free(a.connects);

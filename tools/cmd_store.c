@@ -10,7 +10,6 @@
  * STORE:ns/HEX64/name/NAME, STORE:key/KEY or STORE:dk/HEX64 (hc_cli_resolve, called by main). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -53,8 +52,7 @@ static const char STORE_HELP[] =
     "       hypercore store get STORE --name NAME [--namespace HEX64]\n"
     "       hypercore store key STORE --name NAME [--namespace HEX64]\n"
     "       hypercore store list STORE [--json]\n"
-    "       hypercore store namespace NAME... [--parent HEX64]\n"
-    "       hypercore store serve STORE [--listen HOST:PORT] [--max-open N]\n\n"
+    "       hypercore store namespace NAME... [--parent HEX64]\n\n"
     "A store is a corestore 6 directory (corestore@6.18.4, hypercore 10): STORE/primary-key and\n"
     "STORE/cores/<dk[0:2]>/<dk[2:4]>/<discovery key>/. JS corestore 6 opens C stores and C opens\n"
     "theirs; a named core has the same key in both.\n"
@@ -67,11 +65,7 @@ static const char STORE_HELP[] =
     "              stderr and skipped (exit 1 at the end)\n"
     "  namespace   the namespace of store.namespace(NAME1).namespace(NAME2)... as 64 hex\n"
     "              (from the root, or from --parent); use it as --namespace\n"
-    "  serve       listens (default 127.0.0.1, any port), prints \"port PORT\", and serves every\n"
-    "              core of the store to every peer, opened when the peer asks for it (at any\n"
-    "              time of the connection); cores added to the store by others are served too.\n"
-    "              Runs until SIGINT/SIGTERM (exit 0). --max-open: idle cores kept open (256).\n"
-    "              (`hypercore seed` also downloads and follows cores.)\n"
+
     "  --namespace HEX64   the namespace of NAME (default: the root, 32 zero bytes)\n\n"
     "Other commands work on a core of a store with DIR written as:\n"
     "  STORE:name/NAME                 the named core (root namespace)\n"
@@ -79,6 +73,7 @@ static const char STORE_HELP[] =
     "  STORE:key/KEY                   the core with this key (clone: created as a replica)\n"
     "  STORE:dk/HEX64                  the core with this discovery key\n"
     "e.g. hypercore append STORE:name/log hello; hypercore get STORE:key/KEY 0.\n"
+    "To serve every core of a store to peers: hypercore seed STORE (see 'hypercore seed --help').\n"
     "Commands that write take the store's lock (as corestore 6 does); read-only ones do not.\n"
     "A corestore 7 / hypercore 11 store (CORESTORE file, RocksDB db/) is refused: C reads the\n"
     "hypercore 10 layout only (replicate with a v11 peer over the wire instead).\n";
@@ -88,7 +83,7 @@ static const char STORE_HELP[] =
 typedef struct sargs {
   const char *pos[64];
   int npos;
-  const char *name, *ns, *primary_key, *parent, *listen, *max_open;
+  const char *name, *ns, *primary_key, *parent;
   bool json;
 } sargs;
 
@@ -113,8 +108,6 @@ static int parse(const char *sub, int argc, char **argv, sargs *a) {
       else if (n == 9 && !strncmp(opt, "namespace", 9)) slot = &a->ns;
       else if (n == 11 && !strncmp(opt, "primary-key", 11)) slot = &a->primary_key;
       else if (n == 6 && !strncmp(opt, "parent", 6)) slot = &a->parent;
-      else if (n == 6 && !strncmp(opt, "listen", 6)) slot = &a->listen;
-      else if (n == 8 && !strncmp(opt, "max-open", 8)) slot = &a->max_open;
       else return susage(sub, "unknown option '%s'", s);
       if (*slot) return susage(sub, "option '--%.*s' given twice", (int)n, opt);
       if (eq) *slot = eq + 1;
@@ -169,12 +162,33 @@ static int hex32(const char *sub, const char *what, const char *s, uint8_t out[3
   return 0;
 }
 
+/* Is s[0..n) well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF)? */
+static bool utf8_ok(const uint8_t *s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    uint8_t c = s[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (!len || i + len > n) return false;
+    uint32_t cp = len == 1 ? c : (uint32_t)(c & (0x7f >> len));
+    for (size_t k = 1; k < len; k++) {
+      if ((s[i + k] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += len;
+  }
+  return true;
+}
+
+/* A JSON string; a name that is not UTF-8 (corestore names always are) has its high bytes
+ * escaped one by one so the line stays valid JSON. */
 static void json_string(FILE *f, const uint8_t *s, size_t n) {
+  bool raw = utf8_ok(s, n);
   fputc('"', f);
   for (size_t i = 0; i < n; i++) {
     uint8_t ch = s[i];
     if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-    else if (ch < 0x20 || ch == 0x7f) fprintf(f, "\\u%04x", ch);
+    else if (ch < 0x20 || ch == 0x7f || (ch >= 0x80 && !raw)) fprintf(f, "\\u%04x", ch);
     else fputc(ch, f);
   }
   fputc('"', f);
@@ -270,8 +284,9 @@ static int list_cb(void *user, const hc_store_entry *e) {
   } else {
     printf("%s %llu %llu ", key, (unsigned long long)e->length,
            (unsigned long long)e->byte_length);
-    if (e->name) fwrite(e->name, 1, e->name_len, stdout);
-    else fputc('-', stdout);
+    for (size_t i = 0; e->name && i < e->name_len; i++) /* one line per core */
+      fputc(e->name[i] < 0x20 || e->name[i] == 0x7f ? '?' : e->name[i], stdout);
+    if (!e->name) fputc('-', stdout);
     fputc('\n', stdout);
   }
   return ferror(stdout) ? HC_ERR_IO : 0;
@@ -312,90 +327,6 @@ static int store_namespace(int argc, char **argv) {
   return fflush(stdout) == 0 ? 0 : EXIT_OPERR;
 }
 
-/* ---- serve ---- */
-
-typedef struct serve_ctx {
-  hc_store *s;
-  size_t peers;
-} serve_ctx;
-
-static volatile sig_atomic_t serve_signal;
-static void on_signal(int sig) { serve_signal = sig; }
-static bool serve_stopped(void *user, hc_net *net) { return serve_signal != 0; }
-
-static hc_replicator *serve_accept(void *user, hc_net *net) {
-  serve_ctx *sc = user;
-  hc_replicator_opts ro;
-  memset(&ro, 0, sizeof ro);
-  ro.version = HC_REPLICATOR_OPTS_VERSION;
-  const char *hs = getenv("HC_HANDSHAKE_TIMEOUT_MS");
-  if (hs) ro.handshake_timeout_ms = strtoull(hs, NULL, 10);
-  hc_replicator *r;
-  if (hc_store_replicator_new(sc->s, &r, &ro, NULL, NULL) != HC_OK) return NULL;
-  sc->peers++;
-  return r;
-}
-
-static void serve_close(void *user, hc_net *net, hc_replicator *r, int err, const char *msg) {
-  serve_ctx *sc = user;
-  hc_store_detach(sc->s, r);
-  if (err) fprintf(stderr, "hypercore: store serve: peer: %s\n", msg ? msg : hc_strerror(err));
-}
-
-static int store_serve(int argc, char **argv) {
-  sargs a;
-  int r = parse("serve", argc, argv, &a);
-  if (r >= 0) return r;
-  if (a.npos != 1 || a.name || a.ns || a.parent || a.primary_key || a.json)
-    return susage("serve", "usage: hypercore store serve STORE [--listen HOST:PORT] [--max-open N]");
-  char host[256] = "127.0.0.1";
-  unsigned long port = 0, max_open = 0;
-  if (a.listen) {
-    const char *colon = strrchr(a.listen, ':');
-    char *end;
-    if (!colon || (size_t)(colon - a.listen) >= sizeof host) return susage("serve", "--listen must be HOST:PORT");
-    port = strtoul(colon + 1, &end, 10);
-    if (*end || port > 65535) return susage("serve", "bad port in --listen");
-    memcpy(host, a.listen, (size_t)(colon - a.listen));
-    host[colon - a.listen] = 0;
-  }
-  if (a.max_open) {
-    char *end;
-    max_open = strtoul(a.max_open, &end, 10);
-    if (*end || !max_open) return susage("serve", "--max-open must be a positive number");
-  }
-  hc_store *s;
-  if ((r = open_store("serve", a.pos[0], false, false, NULL, &s, NULL))) return r;
-  if (max_open) hc_store_set_max_open(s, max_open);
-  serve_ctx sc = {s, 0};
-  hc_net *net;
-  if (hc_net_new(&net, serve_close, &sc) != HC_OK) {
-    hc_store_close(s);
-    return sfail("serve", "%s", hc_strerror(HC_ERR_NOMEM));
-  }
-  uint16_t bound;
-  int rc = hc_net_listen(net, host, (uint16_t)port, &bound, serve_accept, &sc);
-  if (rc) {
-    hc_net_free(net);
-    hc_store_close(s);
-    return sfail("serve", "cannot listen on %s:%lu: %s", host, port, hc_strerror(rc));
-  }
-  printf("port %u\n", bound);
-  fflush(stdout);
-  struct sigaction sa, old_term, old_int;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, &old_term);
-  sigaction(SIGINT, &sa, &old_int);
-  rc = hc_net_run(net, -1, serve_stopped, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGINT, &old_int, NULL);
-  hc_net_free(net); /* frees the replicators (hc_store_close then forgets their pins) */
-  hc_store_close(s);
-  return rc && rc != HC_ERR_CLOSED ? sfail("serve", "%s", hc_strerror(rc)) : 0;
-}
-
 int hc_cli_store(int argc, char **argv) {
   if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") || !strcmp(argv[0], "help")) {
     fputs(STORE_HELP, argc < 1 ? stderr : stdout);
@@ -412,7 +343,6 @@ int hc_cli_store(int argc, char **argv) {
   if (!strcmp(sub, "key")) return store_get(argc - 1, argv + 1, false);
   if (!strcmp(sub, "list")) return store_list(argc - 1, argv + 1);
   if (!strcmp(sub, "namespace")) return store_namespace(argc - 1, argv + 1);
-  if (!strcmp(sub, "serve")) return store_serve(argc - 1, argv + 1);
   return susage(NULL, "unknown sub-command '%s'", sub);
 }
 

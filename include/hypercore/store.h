@@ -55,6 +55,11 @@ typedef struct hc_store_opts {
   /* May be NULL. */
   hc_store_warning_cb on_warning;
   void *user;
+  /* Cores pinned at once by connections (hc_store_replicator_new); a remote asking for more
+   * is refused that core (with a warning) until others are released, so remotes cannot make
+   * the store exhaust file descriptors (4 per core). 0: (RLIMIT_NOFILE soft limit - 256) / 8,
+   * at least 64. */
+  size_t max_served_cores;
 } hc_store_opts;
 
 /* What a directory holds (hc_store_probe). */

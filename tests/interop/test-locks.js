@@ -148,7 +148,38 @@ async function storeLocks (root) {
   const c3 = s3.get({ name: 'a' })
   await c3.ready()
   assert.strictEqual(c3.length, 1)
+  const dk = h.hex(c3.discoveryKey)
+  const coreDir = path.join(dir, 'cores', dk.slice(0, 2), dk.slice(2, 4), dk)
+
+  // a core of the store written directly by its directory: corestore 6 locks only
+  // primary-key, so C must look there too
+  const before = h.readDirFiles(coreDir)
+  await u.cliErr(['append', coreDir, 'direct'], /locked/i, undefined, 'C append to a core of a store corestore 6 holds')
+  sameFiles(coreDir, before, 'direct C append refused')
+  assert.strictEqual(Number(h.info(coreDir).length), 1, 'C reads it meanwhile')
   await s3.close()
+  h.step('corestore 6 holds the store: C append to one of its cores by directory refused, nothing written')
+
+  const server = await u.startCServer(coreDir, { stdin: true })
+  try {
+    const s4 = new Corestore(dir)
+    await assert.rejects((async () => {
+      await s4.ready()
+      const c = s4.get({ name: 'a' })
+      await c.ready()
+    })(), (err) => /ELOCKED|locked/i.test(String(err && (err.code || err.message))), 'corestore 6 must not open a store one of whose cores C writes')
+    await s4.close().catch(() => {})
+    assert.strictEqual(await server.append('from-c'), 2)
+  } finally {
+    await server.stop()
+  }
+  const s5 = new Corestore(dir)
+  const c5 = s5.get({ name: 'a' })
+  await c5.ready()
+  assert.strictEqual(c5.length, 2)
+  h.assertBuf(await c5.get(1), Buffer.from('from-c'), 'corestore 6 reads the C append')
+  await s5.close()
+  h.step('C writes a core of the store by directory: corestore 6 cannot open the store (ELOCKED); afterwards it reads the append')
 }
 
 h.main(async () => {

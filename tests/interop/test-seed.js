@@ -287,8 +287,35 @@ async function liveRelay (root) {
   }
 }
 
+// Bad arguments and stores that are not corestore 6 stores: clear errors, nothing written.
+async function badInput (root) {
+  const usage = await u.runC(['seed'])
+  assert.strictEqual(usage.status, 2, 'seed without STORE: usage error')
+  const badKey = await u.runC(['seed', path.join(root, 'nostore'), 'not-a-key'])
+  assert.strictEqual(badKey.status, 2, 'seed with a bad KEY: usage error')
+  assert.ok(!fs.existsSync(path.join(root, 'nostore')), 'nothing created on a usage error')
+  const badConnect = await u.runC(['seed', path.join(root, 'nostore'), '--connect', 'nowhere'])
+  assert.strictEqual(badConnect.status, 2, 'seed --connect without a port: usage error')
+
+  const cs7dir = path.join(root, 'cs7-store')
+  const s7 = new Corestore7(cs7dir)
+  const c7 = s7.get({ name: 'x' })
+  await c7.ready()
+  await c7.append(Buffer.from('x'))
+  await s7.close()
+  const before = fs.readdirSync(cs7dir).sort()
+  await u.cliErr(['seed', cs7dir], /corestore 7|RocksDB/i, undefined, 'seed of a corestore 7 store')
+  assert.deepStrictEqual(fs.readdirSync(cs7dir).sort(), before, 'nothing written into the corestore 7 store')
+
+  const lone = path.join(root, 'lone-core')
+  h.cli(['create', lone])
+  await u.cliErr(['seed', lone], /not a corestore/i, undefined, 'seed of a lone core directory')
+  h.step('seed: usage errors (exit 2), a corestore 7 store and a lone core refused clearly (exit 1), nothing written')
+}
+
 h.main(async () => {
   const root = h.tmpdir('hc-seed-')
+  await badInput(root)
   await lateOpens(root)
   await hyperdrive(root)
   await liveRelay(root)

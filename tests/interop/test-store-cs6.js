@@ -1,7 +1,7 @@
 'use strict'
 // Stores: C <-> corestore 6.18.4 both ways (same keys for the same names and namespaces,
 // writable on both sides, each reads the other's appends), the store lock both ways, bad
-// stores refused, and `hypercore store serve` answering corestore 6 and 7 readers that open
+// stores refused, and `hypercore seed` (serving a C-listed JS store) answering corestore 6 and 7 readers that open
 // cores after the connection is up.
 
 const assert = require('node:assert')
@@ -153,14 +153,14 @@ async function locks (dir, keyA) {
   assert.strictEqual(JSON.parse(h.cliText(['info', dir + ':name/alpha', '--json'])).length, 6, 'nothing appended')
 
   h.step('lock: a C process holds the store, corestore 6 is refused')
-  const srv = u.spawnC(['store', 'serve', dir, '--listen', u.HOST + ':0'])
+  const srv = u.spawnC(['seed', dir, '--listen', u.HOST + ':0'])
   await srv.waitLine(/^port (\d+)$/)
   const js = new Corestore6(dir)
   await assert.rejects(js.ready(), /ELOCKED|locked/i)
   await js.close().catch(() => {})
   srv.kill('SIGTERM')
-  const ex = await u.waitExit(srv, 10000, 'store serve')
-  assert.strictEqual(ex.status, 0, 'store serve exits 0 on SIGTERM: ' + ex.stderr)
+  const ex = await u.waitExit(srv, 10000, 'seed')
+  assert.strictEqual(ex.status, 0, 'seed exits 0 on SIGTERM: ' + ex.stderr)
   const js2 = await cs6(dir) // the lock is gone with the process
   await js2.close()
 }
@@ -210,8 +210,8 @@ async function badStores (base) {
 }
 
 async function serveLate (dir, keys) {
-  h.step('store serve: corestore 6 and 7 readers open cores after the connection is up')
-  const srv = u.spawnC(['store', 'serve', dir, '--listen', u.HOST + ':0'])
+  h.step('seed: corestore 6 and 7 readers open cores after the connection is up')
+  const srv = u.spawnC(['seed', dir, '--listen', u.HOST + ':0'])
   const port = Number((await srv.waitLine(/^port (\d+)$/))[1])
   for (const [label, mk] of [
     ['corestore 6', () => new Corestore6(require('random-access-memory'))],
@@ -241,8 +241,8 @@ async function serveLate (dir, keys) {
     await store.close()
   }
   srv.kill('SIGTERM')
-  const ex = await u.waitExit(srv, 10000, 'store serve')
-  assert.strictEqual(ex.status, 0, 'store serve exits 0: ' + ex.stderr)
+  const ex = await u.waitExit(srv, 10000, 'seed')
+  assert.strictEqual(ex.status, 0, 'seed exits 0: ' + ex.stderr)
   u.checkSanitizer(ex)
 }
 

@@ -41,5 +41,7 @@
 #include "hypercore/multisig.h"
 #include "hypercore/store.h"
 #include "hypercore/limits.h"
+#include "hypercore/bee.h"
+#include "hypercore/drive.h"
 
 #endif

@@ -27,6 +27,9 @@ int hc_cli_seed(int argc, char **argv); /* tools/cmd_seed.c */
 #define EXIT_OPERR 1
 #define EXIT_USAGE 2
 
+int hc_cmd_bee(int argc, char **argv);   /* tools/cmd_bee.c */
+int hc_cmd_drive(int argc, char **argv); /* tools/cmd_bee.c */
+
 #define LINE_BATCH_BLOCKS 1000
 #define LINE_BATCH_BYTES (64u * 1024u * 1024u)
 
@@ -1695,6 +1698,8 @@ static void print_global_help(FILE *f) {
     fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
   fprintf(f, "  %-12s %s\n", "store", "corestore 6 stores: create, get NAME, list ('store --help')");
   fprintf(f, "  %-12s %s\n", "seed", "serve every core of a store, follow KEYs live ('seed --help')");
+  fprintf(f, "  %-12s %s\n", "bee", "Hyperbee: get, put, del, ls, history ('hypercore bee --help')");
+  fprintf(f, "  %-12s %s\n", "drive", "Hyperdrive: ls, cat, stat, put, mirror ('hypercore drive --help')");
   fprintf(f,
           "\nDIR is the directory holding the core's files (oplog, tree, bitfield, data), or a\n"
           "core of a store: STORE:name/NAME, STORE:key/KEY, ... (see 'hypercore store --help').\n"
@@ -1792,6 +1797,8 @@ int main(int argc, char **argv) {
   }
   if (strcmp(name, "store") == 0) return hc_cli_store(argc - 2, argv + 2);
   if (strcmp(name, "seed") == 0) return hc_cli_seed(argc - 2, argv + 2); /* tools/cmd_seed.c */
+  if (strcmp(name, "bee") == 0) return hc_cmd_bee(argc - 2, argv + 2);
+  if (strcmp(name, "drive") == 0) return hc_cmd_drive(argc - 2, argv + 2);
   const cmd_def *cmd = find_cmd(name);
   if (!cmd) return usage_err(NULL, "unknown command '%s'", name);
 

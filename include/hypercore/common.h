@@ -36,49 +36,51 @@ extern "C" {
  * Reserved: HC_ERR_CALLBACK and HC_ERR_CANCELLED are not returned by this version of the
  * library (kept, with their values, so the numbering stays stable).
  * X(name, value, message) */
-#define HC_ERRNO_MAP(X)                                                              \
-  X(HC_OK, 0, "success")                                                             \
-  X(HC_ERR_INVALID_ARG, -1, "invalid argument")                                      \
-  X(HC_ERR_NOMEM, -2, "out of memory")                                               \
-  X(HC_ERR_IO, -3, "I/O error")                                                      \
-  X(HC_ERR_SHORT_READ, -4, "short read")                                             \
-  X(HC_ERR_DECODE, -5, "malformed encoding")                                         \
-  X(HC_ERR_CORRUPT, -6, "storage is corrupt")                                        \
-  X(HC_ERR_BAD_SIGNATURE, -7, "signature does not verify")                           \
-  X(HC_ERR_NOBUF, -8, "buffer too small")                                            \
-  X(HC_ERR_PROTOCOL, -9, "protocol violation by the remote peer")                    \
-  X(HC_ERR_CALLBACK, -10, "callback failed")                                         \
-  X(HC_ERR_CLOSED, -11, "closed")                                                    \
-  X(HC_ERR_NOT_FOUND, -12, "not found")                                              \
-  X(HC_ERR_OUT_OF_RANGE, -13, "index out of range")                                  \
-  X(HC_ERR_NOT_AVAILABLE, -14, "block not available locally")                        \
-  X(HC_ERR_NOT_WRITABLE, -15, "core is not writable (no secret key)")                \
-  X(HC_ERR_BAD_CHECKSUM, -16, "hash does not match the signed tree")                 \
-  X(HC_ERR_KEY_MISMATCH, -17, "key does not match the stored core")                  \
-  X(HC_ERR_LOCKED, -18, "core is locked by another process")                         \
-  X(HC_ERR_NOSPC, -19, "no space left on device")                                    \
-  X(HC_ERR_EXISTS, -20, "core already exists")                                       \
-  X(HC_ERR_NO_CORE, -21, "no core at this location")                                 \
-  X(HC_ERR_INCOMPATIBLE, -22, "incompatible storage format")                         \
-  X(HC_ERR_BLOCK_TOO_LARGE, -23, "block too large")                                  \
-  X(HC_ERR_BAD_PROOF, -24, "proof does not verify")                                  \
-  X(HC_ERR_SNAPSHOT_STALE, -25, "snapshot no longer valid: core truncated below it") \
-  X(HC_ERR_HEADER_OVERFLOW, -26, "oplog header too large")                           \
-  X(HC_ERR_TIMEOUT, -27, "timed out")                                                \
-  X(HC_ERR_HANDSHAKE, -28, "handshake failed")                                       \
-  X(HC_ERR_CANCELLED, -29, "cancelled")                                              \
-  X(HC_ERR_BUSY, -30, "operation not allowed now")                                   \
+#define HC_ERRNO_MAP(X)                                                                 \
+  X(HC_OK, 0, "success")                                                                \
+  X(HC_ERR_INVALID_ARG, -1, "invalid argument")                                         \
+  X(HC_ERR_NOMEM, -2, "out of memory")                                                  \
+  X(HC_ERR_IO, -3, "I/O error")                                                         \
+  X(HC_ERR_SHORT_READ, -4, "short read")                                                \
+  X(HC_ERR_DECODE, -5, "malformed encoding")                                            \
+  X(HC_ERR_CORRUPT, -6, "storage is corrupt")                                           \
+  X(HC_ERR_BAD_SIGNATURE, -7, "signature does not verify")                              \
+  X(HC_ERR_NOBUF, -8, "buffer too small")                                               \
+  X(HC_ERR_PROTOCOL, -9, "protocol violation by the remote peer")                       \
+  X(HC_ERR_CALLBACK, -10, "callback failed")                                            \
+  X(HC_ERR_CLOSED, -11, "closed")                                                       \
+  X(HC_ERR_NOT_FOUND, -12, "not found")                                                 \
+  X(HC_ERR_OUT_OF_RANGE, -13, "index out of range")                                     \
+  X(HC_ERR_NOT_AVAILABLE, -14, "block not available locally")                           \
+  X(HC_ERR_NOT_WRITABLE, -15, "core is not writable (no secret key)")                   \
+  X(HC_ERR_BAD_CHECKSUM, -16, "hash does not match the signed tree")                    \
+  X(HC_ERR_KEY_MISMATCH, -17, "key does not match the stored core")                     \
+  X(HC_ERR_LOCKED, -18, "core is locked by another process")                            \
+  X(HC_ERR_NOSPC, -19, "no space left on device")                                       \
+  X(HC_ERR_EXISTS, -20, "core already exists")                                          \
+  X(HC_ERR_NO_CORE, -21, "no core at this location")                                    \
+  X(HC_ERR_INCOMPATIBLE, -22, "incompatible storage format")                            \
+  X(HC_ERR_BLOCK_TOO_LARGE, -23, "block too large")                                     \
+  X(HC_ERR_BAD_PROOF, -24, "proof does not verify")                                     \
+  X(HC_ERR_SNAPSHOT_STALE, -25, "snapshot no longer valid: core truncated below it")    \
+  X(HC_ERR_HEADER_OVERFLOW, -26, "oplog header too large")                              \
+  X(HC_ERR_TIMEOUT, -27, "timed out")                                                   \
+  X(HC_ERR_HANDSHAKE, -28, "handshake failed")                                          \
+  X(HC_ERR_CANCELLED, -29, "cancelled")                                                 \
+  X(HC_ERR_BUSY, -30, "operation not allowed now")                                      \
   X(HC_ERR_DECRYPT, -31, "block does not decrypt (wrong encryption key)")               \
   X(HC_ERR_BAD_MANIFEST, -32, "manifest does not hash to the core key")                 \
-  X(HC_ERR_NOT_A_STORE, -33, "not a corestore directory")                           \
-  X(HC_ERR_BAD_VERSION, -34,                                                         \
-    "unsupported struct version (set .version, e.g. with the HC_*_INIT macro)")     \
-  X(HC_ERR_STORAGE_V11, -35,                                                         \
+  X(HC_ERR_NOT_A_STORE, -33, "not a corestore directory")                               \
+  X(HC_ERR_BAD_VERSION, -34,                                                            \
+    "unsupported struct version (set .version, e.g. with the HC_*_INIT macro)")         \
+  X(HC_ERR_STORAGE_V11, -35,                                                            \
     "this is hypercore 11 storage (a CORESTORE file and a RocksDB db/ folder), which is " \
-    "not supported on disk; wire replication with hypercore 11 works")                               \
-  X(HC_ERR_BUDGET, -36, "resource budget exceeded")                                  \
-  X(HC_ERR_TOO_LARGE, -37, "length too large for this storage")                                   \
-  X(HC_ERR_HELPER, -38, "discovery helper missing or failed")
+    "not supported on disk; wire replication with hypercore 11 works")                  \
+  X(HC_ERR_BUDGET, -36, "resource budget exceeded")                                     \
+  X(HC_ERR_TOO_LARGE, -37, "length too large for this storage")                         \
+  X(HC_ERR_HELPER, -38, "discovery helper missing or failed")                           \
+  X(HC_ERR_NOT_A_BEE, -39, "core does not hold a Hyperbee (block 0 is not its header)") \
+  X(HC_ERR_BEE_CORRUPT, -40, "Hyperbee node or index is not valid")
 
 typedef enum {
 #define HC__ERR_ENUM(name, value, msg) name = value,

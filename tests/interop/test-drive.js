@@ -236,4 +236,26 @@ h.main(async () => {
     await st.close()
   }
   h.step('drive create --namespace = JS store.namespace; a store JS holds is locked for C writes, readable')
+
+  // C to C: `hypercore seed` serves the C drive's store, a C reader reads it sparsely
+  {
+    const seed = u.spawnC(['seed', cstore, '--listen', '127.0.0.1:0'])
+    try {
+      const port = (await seed.waitLine(/^port (\d+)/, 15000))[1]
+      const connect = '127.0.0.1:' + port
+      const ls = await u.runC(['drive', 'ls', ckey, '/', '--recursive', '--connect', connect])
+      assert.strictEqual(ls.status, 0, ls.stderr)
+      assert.deepStrictEqual(ls.stdout.toString().trim().split('\n'), h.cliText(['drive', 'ls', cstore, ckey, '--recursive']).split('\n'))
+      const p = [...ctree.keys()].find((k) => ctree.get(k).length > 70000)
+      const cat = await u.runC(['drive', 'cat', ckey, p, '--connect', connect, '--stats'])
+      assert.strictEqual(cat.status, 0, cat.stderr)
+      h.assertBuf(cat.stdout, ctree.get(p), `C seed -> C cat ${p}`)
+      const bl = Number(/(\d+) of the blobs core/.exec(cat.stderr)[1])
+      assert.strictEqual(bl, Math.ceil(ctree.get(p).length / 65536), 'only the file\'s blobs blocks')
+      h.step(`hypercore seed serves the C drive: C ls --recursive over TCP = local, cat ${p} fetched its ${bl} blobs blocks`)
+    } finally {
+      seed.kill()
+      await seed.exited
+    }
+  }
 })

@@ -281,8 +281,10 @@ static int remote_open(remote *rm, const char *spec, const char *timeout) {
   if (!*host) strcpy(host, "127.0.0.1");
   if (hc_net_new(&rm->net, remote_on_close, rm)) return fail("%s", hc_strerror(HC_ERR_NOMEM));
   hc_replicator_opts ro = {.version = HC_REPLICATOR_OPTS_VERSION, .is_initiator = true};
-  hc_replicator_callbacks cb = {.on_download = remote_on_download};
-  if (hc_replicator_new(&rm->r, &ro, &cb, rm)) return fail("%s", hc_strerror(HC_ERR_NOMEM));
+  hc_replicator_callbacks cb = HC_REPLICATOR_CALLBACKS_INIT;
+  cb.on_download = remote_on_download;
+  int nrc = hc_replicator_new(&rm->r, &ro, &cb, rm);
+  if (nrc) return fail("%s", hc_strerror(nrc));
   int rc = hc_net_connect(rm->net, host, (uint16_t)port, rm->r);
   if (rc) {
     rm->r = NULL;

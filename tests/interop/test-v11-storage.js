@@ -47,7 +47,9 @@ function invocations (dir, file) {
     clone: [['clone', KEY, dir, '--connect', '127.0.0.1:9']],
     checkout: [['checkout', dir, '1']],
     store: [['store', 'list', dir], ['store', 'get', dir, '--name', 'a'], ['store', 'create', dir], ['info', dir + ':name/a']],
-    seed: [['seed', dir, '--listen', '127.0.0.1:0']]
+    seed: [['seed', dir, '--listen', '127.0.0.1:0']],
+    bee: [['bee', 'get', dir, 'k'], ['bee', 'put', dir, 'k', 'v'], ['bee', 'ls', dir]],
+    drive: [['drive', 'ls', dir, KEY], ['drive', 'create', dir]]
   }
 }
 

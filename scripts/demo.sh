@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds libhypercore and the `hypercore` CLI, then walks through the log with the CLI:
-# create, append, read, info (now and at an earlier length), truncate, verify.
+# create, append, read, info (now and at an earlier length), truncate, verify; clone over
+# loopback; then a corestore 6 store with a Hyperbee, seeded and read sparsely by key.
 #   bash scripts/demo.sh            build dir: build/ (override: HC_BUILD_DIR)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,5 +56,31 @@ run info "$DIR/clone" --json
 run verify "$DIR/clone"
 run get "$DIR/clone" 0; echo
 kill "$SERVE_PID" 2>/dev/null || true
+wait "$SERVE_PID" 2>/dev/null || true
+
+echo
+echo "==> a corestore 6 store: a named core, a Hyperbee in another, the whole store seeded"
+STORE="$DIR/store"
+run store create "$STORE"
+run store get "$STORE" --name log
+run append "$STORE:name/log" "in a store"
+run store get "$STORE" --name bee
+run bee put "$STORE:name/bee" hello world
+run bee put "$STORE:name/bee" hi there
+run bee ls "$STORE:name/bee" --json
+run store list "$STORE"
+BEE_KEY="$("$HC" store key "$STORE" --name bee)"
+printf '
+$ hypercore seed %s --listen 127.0.0.1:0 &
+' "$STORE"
+"$HC" seed "$STORE" --listen 127.0.0.1:0 > "$DIR/seed.out" 2>"$DIR/seed.err" &
+SEED_PID=$!
+trap 'kill $SEED_PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
+for _ in $(seq 50); do grep -q '^port ' "$DIR/seed.out" 2>/dev/null && break; sleep 0.1; done
+SEED_PORT="$(sed -n 's/^port //p' "$DIR/seed.out")"
+echo "port $SEED_PORT"
+run bee get "$BEE_KEY" hello --connect "127.0.0.1:$SEED_PORT"; echo
+kill -TERM "$SEED_PID" 2>/dev/null || true
+wait "$SEED_PID" 2>/dev/null || true
 echo
 echo "==> demo done"

@@ -321,19 +321,30 @@ static const char *swarm_error(const remote *rm, int rc) {
   return hc_discovery_error(rm->d) ? hc_discovery_error_message(rm->d) : hc_strerror(rc);
 }
 
+/* How long a peer that says the first core is empty is believed when no other peer says
+ * otherwise: a peer on the topic may be an empty replica (a reader that announces), so one
+ * that holds data is given a moment to answer too. */
+#define SWARM_EMPTY_GRACE_MS 2000
+
 typedef struct swarm_wait {
   remote *rm;
   hc_core *core;
+  bool grace;          /* the first core: an empty answer waits SWARM_EMPTY_GRACE_MS */
+  uint64_t empty_since; /* when a peer first said length 0 (0: none yet) */
 } swarm_wait;
 
 /* A connected peer has the core open and we hold its length. */
 static bool swarm_synced(void *user, hc_discovery *d) {
   swarm_wait *w = user;
   uint64_t fork, length;
-  for (size_t i = 0; i < w->rm->npeers; i++)
-    if (hc_replicator_remote_info(w->rm->peers[i], w->core, &fork, &length) &&
-        hc_core_length(w->core) >= length)
-      return true;
+  for (size_t i = 0; i < w->rm->npeers; i++) {
+    if (!hc_replicator_remote_info(w->rm->peers[i], w->core, &fork, &length)) continue;
+    if (length == 0 && w->grace) {
+      if (!w->empty_since) w->empty_since = hc_net_now_ms();
+      if (hc_net_now_ms() - w->empty_since < SWARM_EMPTY_GRACE_MS) continue;
+    }
+    if (hc_core_length(w->core) >= length) return true;
+  }
   return false;
 }
 
@@ -342,12 +353,12 @@ static int swarm_add_core(remote *rm, hc_core *core) {
   int rc;
   for (size_t i = 0; i < rm->npeers; i++)
     if ((rc = swarm_peer_add_core(rm, rm->peers[i], core))) return fail("swarm: %s", hc_strerror(rc));
+  swarm_wait w = {rm, core, !rm->joined, 0};
   if (!rm->joined) {
     if ((rc = hc_discovery_join(rm->d, hc_core_discovery_key(core), HC_DISCOVERY_CLIENT)))
       return fail("swarm: join: %s", hc_strerror(rc));
     rm->joined = true;
   }
-  swarm_wait w = {rm, core};
   rc = hc_discovery_run(rm->d, rm->timeout_ms, swarm_synced, &w);
   if (rc == HC_OK) return 0;
   char hex[2 * HC_KEY_BYTES + 1];

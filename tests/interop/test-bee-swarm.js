@@ -7,7 +7,9 @@
 //   `bee ls` (whole, and a bounded reverse range) equals JS's createReadStream;
 // - `drive cat KEY PATH` equals the bytes, fetching exactly the file's blobs blocks and a few
 //   db blocks; a byte range only its blocks; `drive ls --recursive` equals JS's list;
+// - a second peer with an empty replica on the topic does not hide the writer's data;
 // - a key nobody serves: exit 1 "no peer serving KEY was found on the swarm" after --timeout;
+//   a key only an empty replica serves: believed after 2 s ("not found");
 // - the option rules: --swarm with --connect, a write with --swarm, --bootstrap alone: exit 2.
 
 const assert = require('node:assert')
@@ -90,6 +92,22 @@ async function beeOverSwarm (testnet, bootstrap) {
     const f2 = fetchedDb(ls2.stderr, 'bee ls range')
     assert.ok(f2.db * 5 < core.length, `a 7-key range fetched ${f2.db} of ${core.length} blocks`)
     h.step(`bee ls --swarm: ${lines.length} entries (${core.length} blocks) equal JS's in ${ls.ms} ms; a 7-key reverse range: ${f2.db} blocks fetched`)
+
+    // a second peer on the topic holding an empty replica (a reader that announces): the
+    // reader still gets the writer's length and the value (asked of every peer)
+    const empty = new (require('hc10'))(RAM, core.key)
+    await empty.ready()
+    const e = await announce(testnet, core.discoveryKey, (c) => empty.replicate(c), 'empty replica')
+    try {
+      const r2 = await timed(['bee', 'get', key, 'key-033', '--swarm', '--bootstrap', bootstrap, '--stats', ...TIMEOUT])
+      assert.strictEqual(r2.status, 0, `bee get --swarm with an empty peer: exit ${r2.status}; stderr: ${r2.stderr}`)
+      assert.strictEqual(r2.stdout.toString(), 'value 33', 'bee get --swarm with an empty peer')
+      assert.strictEqual(fetchedDb(r2.stderr, 'empty peer').dbLen, core.length, 'the writer\'s length')
+      h.step(`an empty replica also on the topic (${e.conns.n} connection): the value in ${r2.ms} ms`)
+    } finally {
+      await e.swarm.destroy()
+      await empty.close()
+    }
   } finally {
     await swarm.destroy()
     await bee.close()
@@ -141,16 +159,31 @@ async function driveOverSwarm (testnet, bootstrap) {
   }
 }
 
-async function noPeer (bootstrap) {
+// Nobody serves the key: exit 1 naming it after --timeout. Only an empty replica serves it:
+// believed after a grace of 2 s, the bee is then empty ("not found"). Run side by side.
+async function noPeer (testnet, bootstrap) {
   const key = crypto.randomBytes(32).toString('hex')
-  const t0 = Date.now()
-  await u.cliErr(['bee', 'get', key, 'k', '--swarm', '--bootstrap', bootstrap, '--timeout', '2000'],
-    /no peer serving [0-9a-f]{64} was found on the swarm within 2\.0 s/, { timeout: 60000 }, 'bee get --swarm, nobody serves')
-  const dt = Date.now() - t0
-  assert.ok(dt >= 2000 && dt < 20000, `gave up after ${dt} ms`)
-  await u.cliErr(['drive', 'ls', key, '--swarm', '--bootstrap', bootstrap, '--timeout', '1000'],
-    /no peer serving [0-9a-f]{64} was found on the swarm within 1\.0 s/, { timeout: 60000 }, 'drive ls --swarm, nobody serves')
-  h.step(`a key nobody serves: exit 1 after ${dt} ms with "no peer serving KEY was found"`)
+  const empty = new (require('hc10'))(RAM)
+  await empty.ready()
+  const e = await announce(testnet, empty.discoveryKey, (c) => empty.replicate(c), 'empty core')
+  try {
+    const t0 = Date.now()
+    const gave = async (p) => { await p; return Date.now() - t0 }
+    const [dt, , de] = await Promise.all([
+      gave(u.cliErr(['bee', 'get', key, 'k', '--swarm', '--bootstrap', bootstrap, '--timeout', '2000'],
+        /no peer serving [0-9a-f]{64} was found on the swarm within 2\.0 s/, { timeout: 60000 }, 'bee get --swarm, nobody serves')),
+      u.cliErr(['drive', 'ls', key, '--swarm', '--bootstrap', bootstrap, '--timeout', '1000'],
+        /no peer serving [0-9a-f]{64} was found on the swarm within 1\.0 s/, { timeout: 60000 }, 'drive ls --swarm, nobody serves'),
+      gave(u.cliErr(['bee', 'get', empty.key.toString('hex'), 'k', '--swarm', '--bootstrap', bootstrap, '--stats', ...TIMEOUT],
+        /not found[^]*length 0/, { timeout: 60000 }, 'bee get --swarm, only an empty core'))
+    ])
+    assert.ok(dt >= 2000 && dt < 20000, `gave up after ${dt} ms`)
+    assert.ok(de >= 2000 && de < 20000, `an empty core believed after ${de} ms`)
+    h.step(`a key nobody serves: exit 1 after ${dt} ms with "no peer serving KEY was found"; only an empty core: "not found" after ${de} ms`)
+  } finally {
+    await e.swarm.destroy()
+    await empty.close()
+  }
 }
 
 async function usage () {
@@ -175,7 +208,7 @@ h.main(async () => {
   try {
     await beeOverSwarm(testnet, bootstrap)
     await driveOverSwarm(testnet, bootstrap)
-    await noPeer(bootstrap)
+    await noPeer(testnet, bootstrap)
   } finally {
     await testnet.destroy()
   }

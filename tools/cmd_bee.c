@@ -405,6 +405,24 @@ static int remote_get_block(void *user, hc_core *core, uint64_t index, uint8_t *
   return hc_net_get(rm->net, rm->r, core, index, rm->timeout_ms, out, len);
 }
 
+/* Asks for blocks [start, end) of core at once, so a file's blocks come pipelined instead of
+ * one round trip each (the reads then find them, or wait for them as usual). --swarm: of one
+ * peer that has the core (the per-block asks still go to every peer). Best effort. */
+static void remote_prefetch(remote *rm, hc_core *core, uint64_t start, uint64_t end) {
+  if (end > hc_core_length(core)) end = hc_core_length(core);
+  if (start >= end || hc_core_has(core, start, end)) return;
+  if (!rm->swarm) {
+    if (rm->r) hc_replicator_download(rm->r, core, start, end);
+    return;
+  }
+  uint64_t fork, length;
+  for (size_t i = 0; i < rm->npeers; i++)
+    if (hc_replicator_remote_info(rm->peers[i], core, &fork, &length) && length >= end) {
+      hc_replicator_download(rm->peers[i], core, start, end);
+      return;
+    }
+}
+
 typedef struct synced_wait {
   remote *rm;
   hc_core *core;
@@ -1036,6 +1054,9 @@ static int drive_cat(const args *a, drive_ctx *dc) {
     hc_drive_entry_free(e);
     return fail("%s is a symlink", a->pos[dc->first_arg]);
   }
+  /* the whole file of a remote drive: ask for all its blobs blocks at once */
+  if (dc->is_remote && e->has_blob && start == 0 && length >= e->byte_length)
+    remote_prefetch(&dc->rm, dc->blobs, e->block_offset, e->block_offset + e->block_length);
   rc = hc_drive_read(dc->drive, e, start, length, out_cb, NULL);
   hc_drive_entry_free(e);
   if (rc == HC_ERR_CALLBACK) return fail("writing to stdout: %s", strerror(errno));

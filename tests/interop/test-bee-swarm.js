@@ -5,6 +5,7 @@
 // same connection). The C CLI finds them by key only (`--swarm --bootstrap ...`, no address):
 // - `bee get KEY K` returns the value and fetches only the blocks on the path (--stats);
 //   `bee ls` (whole, and a bounded reverse range) equals JS's createReadStream;
+// - a hypercore 11.37.1 bee: `bee ls` equals JS;
 // - `drive cat KEY PATH` equals the bytes, fetching exactly the file's blobs blocks and a few
 //   db blocks; a byte range only its blocks; `drive ls --recursive` equals JS's list;
 // - a second peer with an empty replica on the topic does not hide the writer's data;
@@ -200,6 +201,30 @@ async function usage () {
     assert.strictEqual(res.status, 2, `${res.cmd}: exit ${res.status}, expected 2 (usage); stderr: ${res.stderr}`)
   }
   h.step('--swarm with --connect, writes with --swarm, --bootstrap alone, a bad key: exit 2')
+  await u.cliErr(['bee', 'get', key, 'k', '--swarm'], /helper is not installed at .*: run 'npm ci --prefix/,
+    { env: { HC_SWARM_HELPER: '/nonexistent/helper.js' } }, 'missing helper')
+  await u.cliErr(['drive', 'cat', key, '/f', '--swarm'], /Node\.js not found .*install it with/,
+    { env: { HC_NODE: '/nonexistent/node' } }, 'missing node')
+  h.step('a missing helper or Node.js: exit 1 naming the command that installs it')
+}
+
+// A bee on hypercore 11.37.1 (hyperdrive 13's stack) read over the swarm.
+async function v11Bee (testnet, bootstrap) {
+  const core = await u.jsCore('v11')
+  const bee = new Hyperbee(core)
+  await bee.ready()
+  await bu.jsApply(bee, bu.genOps(21, 400, { batchEvery: 10 }))
+  const { swarm } = await announce(testnet, core.discoveryKey, (c) => core.replicate(c), 'v11 bee')
+  try {
+    const res = await timed(['bee', 'ls', core.key.toString('hex'), '--hex', '--swarm', '--bootstrap', bootstrap, ...TIMEOUT])
+    assert.strictEqual(res.status, 0, res.stderr)
+    const got = res.stdout.toString().trim().split('\n').map((l) => l.split(' ').length === 1 ? l + ' -' : l)
+    assert.deepStrictEqual(got, await bu.jsRange(bee, {}), 'v11 bee ls --swarm')
+    h.step(`a hypercore 11 bee (${got.length} keys) listed over the swarm in ${res.ms} ms`)
+  } finally {
+    await swarm.destroy()
+    await bee.close()
+  }
 }
 
 h.main(async () => {
@@ -208,6 +233,7 @@ h.main(async () => {
   try {
     await beeOverSwarm(testnet, bootstrap)
     await driveOverSwarm(testnet, bootstrap)
+    await v11Bee(testnet, bootstrap)
     await noPeer(testnet, bootstrap)
   } finally {
     await testnet.destroy()

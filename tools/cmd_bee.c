@@ -376,17 +376,17 @@ static bool swarm_has_block(void *user, hc_discovery *d) {
   return hc_core_has(rm->want_core, rm->want_index, rm->want_index + 1);
 }
 
-/* Asks every peer for the block and waits for the first verified copy. */
+/* Asks every peer for the block and waits for the first verified copy. A peer that fails
+ * the ask is closing (its replicator failed): the others, and peers that connect while we
+ * wait, are asked all the same. */
 static int swarm_get_block(remote *rm, hc_core *core, uint64_t index) {
   rm->want_core = core;
   rm->want_index = index;
-  int rc = HC_OK;
-  for (size_t i = 0; i < rm->npeers; i++) {
-    int prc = hc_replicator_download(rm->peers[i], core, index, index + 1);
-    if (prc && prc != HC_ERR_NOT_FOUND) rc = prc;
-  }
-  if (rc == HC_OK) rc = hc_discovery_run(rm->d, rm->timeout_ms, swarm_has_block, rm);
+  for (size_t i = 0; i < rm->npeers; i++) hc_replicator_download(rm->peers[i], core, index, index + 1);
+  int rc = hc_discovery_run(rm->d, rm->timeout_ms, swarm_has_block, rm);
   rm->want_core = NULL;
+  if (rc && rc != HC_ERR_TIMEOUT)
+    fprintf(stderr, "hypercore: %s: swarm: %s\n", cur_cmd, swarm_error(rm, rc));
   return rc;
 }
 

@@ -32,9 +32,9 @@ typedef struct args {
   int npos;
   /* value options */
   const char *gt, *gte, *lt, *lte, *limit, *connect, *timeout, *checkout, *subp, *start,
-      *length, *prefix, *ns;
+      *length, *prefix, *ns, *bootstrap;
   /* flags */
-  bool reverse, json, hex, recursive, stats, executable;
+  bool reverse, json, hex, recursive, stats, executable, swarm;
 } args;
 
 static const char *cur_cmd = "bee";
@@ -72,7 +72,8 @@ static int parse(args *a, int argc, char **argv) {
       {"timeout", &a->timeout, NULL}, {"checkout", &a->checkout, NULL},
       {"sub", &a->subp, NULL},        {"start", &a->start, NULL},
       {"length", &a->length, NULL},   {"prefix", &a->prefix, NULL},
-      {"namespace", &a->ns, NULL},
+      {"namespace", &a->ns, NULL},    {"bootstrap", &a->bootstrap, NULL},
+      {"swarm", NULL, &a->swarm},
       {"reverse", NULL, &a->reverse}, {"json", NULL, &a->json},
       {"hex", NULL, &a->hex},         {"recursive", NULL, &a->recursive},
       {"stats", NULL, &a->stats},     {"executable", NULL, &a->executable},
@@ -194,23 +195,39 @@ static void print_entry(const args *a, const hc_bee_entry *e, bool history) {
 
 /* ---------------------------------------------------------------- remote ---- */
 
-/* One connection to a peer; cores opened in memory by key, blocks fetched on demand. */
+/* A remote bee or drive: its cores opened in memory by key, blocks fetched on demand (and
+ * verified) from one TCP peer (--connect) or from the peers found on the Hyperswarm DHT by
+ * the first core's discovery key (--swarm). With --swarm every connection carries every core
+ * (a drive's db and blobs cores on the same connections, as corestore replicates them), and a
+ * block is asked of every connected peer; the first verified copy wins. */
+#define MAX_SWARM_PEERS 64
+
 typedef struct remote {
+  /* --connect */
   hc_net *net;
   hc_replicator *r;
+  int conn_err;
+  /* --swarm */
+  hc_discovery *d;
+  hc_replicator *peers[MAX_SWARM_PEERS];
+  size_t npeers;
+  bool swarm, joined, verbose;
+  uint64_t started, first_peer_ms;
+  bool have_peer;
+  /* the block being waited for: asked of every peer that connects meanwhile */
+  hc_core *want_core;
+  uint64_t want_index;
+  /* both */
   hc_storage_factory *factory[2];
   hc_core *cores[2];
   int ncores;
   int timeout_ms;
-  int conn_err;
-  bool closed;
   uint64_t fetched[2];
 } remote;
 
 static void remote_on_close(void *user, hc_net *net, hc_replicator *r, int err, const char *m) {
   remote *rm = user;
   if (rm->r == r) {
-    rm->closed = true;
     rm->conn_err = err ? err : HC_ERR_CLOSED;
     rm->r = NULL;
   }
@@ -223,13 +240,187 @@ static void remote_on_download(void *user, hc_replicator *r, hc_core *core, uint
     if (rm->cores[i] == core) rm->fetched[i]++;
 }
 
+/* ---- --swarm: the peers found on the DHT ---- */
+
+static void swarm_note(const remote *rm, const char *what, const uint8_t *rpk, size_t n) {
+  if (!rm->verbose) return;
+  char hex[65] = "?";
+  if (rpk) hc_hex_encode(hex, rpk, 32);
+  fprintf(stderr, "hypercore: %s: swarm: %s %.16s (%zu connection%s)\n", cur_cmd, what, hex, n,
+          n == 1 ? "" : "s");
+}
+
+/* Puts core (live: its length follows the peer's; blocks come only when asked) on r. */
+static int swarm_peer_add_core(remote *rm, hc_replicator *r, hc_core *core) {
+  int rc = hc_replicator_add_core(r, core);
+  if (!rc) rc = hc_replicator_set_live(r, core, true);
+  if (!rc && rm->want_core == core)
+    rc = hc_replicator_download(r, core, rm->want_index, rm->want_index + 1);
+  return rc;
+}
+
+static int swarm_on_connection(void *user, hc_discovery *d, hc_replicator *r, const uint8_t rpk[32],
+                               bool initiator) {
+  remote *rm = user;
+  if (rm->npeers == MAX_SWARM_PEERS) return HC_ERR_BUSY;
+  for (int i = 0; i < rm->ncores; i++) {
+    int rc = swarm_peer_add_core(rm, r, rm->cores[i]);
+    if (rc) return rc;
+  }
+  rm->peers[rm->npeers++] = r;
+  if (!rm->have_peer) {
+    rm->have_peer = true;
+    rm->first_peer_ms = hc_net_now_ms() - rm->started;
+  }
+  swarm_note(rm, "connected to", rpk, rm->npeers);
+  return HC_OK;
+}
+
+static void swarm_on_disconnect(void *user, hc_discovery *d, hc_replicator *r, int err,
+                                const char *m) {
+  remote *rm = user;
+  for (size_t i = 0; i < rm->npeers; i++) {
+    if (rm->peers[i] != r) continue;
+    rm->peers[i] = rm->peers[--rm->npeers];
+    swarm_note(rm, "disconnected from", hc_replicator_remote_public_key(r), rm->npeers);
+    return;
+  }
+}
+
+static void swarm_on_log(void *user, hc_discovery *d, const char *m) {
+  fprintf(stderr, "hypercore: %s: swarm: %s\n", cur_cmd, m);
+}
+
+/* Starts the helper with a fresh identity (a reader keeps no state between runs). */
+static int swarm_start(remote *rm, const char *bootstrap) {
+  static hc_replicator_callbacks rcb;
+  memset(&rcb, 0, sizeof rcb);
+  rcb.version = HC_REPLICATOR_CALLBACKS_VERSION;
+  rcb.on_download = remote_on_download;
+  hc_discovery_callbacks cb = HC_DISCOVERY_CALLBACKS_INIT;
+  cb.on_connection = swarm_on_connection;
+  cb.on_disconnect = swarm_on_disconnect;
+  cb.on_log = swarm_on_log;
+  char err[1200] = "";
+  hc_discovery_opts o = HC_DISCOVERY_OPTS_INIT;
+  o.bootstrap = bootstrap;
+  o.replicator_callbacks = &rcb;
+  o.replicator_user = rm;
+  o.max_connections = MAX_SWARM_PEERS;
+  o.errbuf = err;
+  o.errbuf_len = sizeof err;
+  int rc = hc_discovery_new(&rm->d, &o, &cb, rm);
+  if (rc) {
+    rm->d = NULL;
+    return fail("%s", *err ? err : hc_strerror(rc));
+  }
+  return 0;
+}
+
+static const char *swarm_error(const remote *rm, int rc) {
+  return hc_discovery_error(rm->d) ? hc_discovery_error_message(rm->d) : hc_strerror(rc);
+}
+
+/* How long a peer that says the first core is empty is believed when no other peer says
+ * otherwise: a peer on the topic may be an empty replica (a reader that announces), so one
+ * that holds data is given a moment to answer too. */
+#define SWARM_EMPTY_GRACE_MS 2000
+
+typedef struct swarm_wait {
+  remote *rm;
+  hc_core *core;
+  bool grace;          /* the first core: an empty answer waits SWARM_EMPTY_GRACE_MS */
+  uint64_t empty_since; /* when a peer first said length 0 (0: none yet) */
+} swarm_wait;
+
+/* A connected peer has the core open and we hold its length. */
+static bool swarm_synced(void *user, hc_discovery *d) {
+  swarm_wait *w = user;
+  uint64_t fork, length;
+  for (size_t i = 0; i < w->rm->npeers; i++) {
+    if (!hc_replicator_remote_info(w->rm->peers[i], w->core, &fork, &length)) continue;
+    if (length == 0 && w->grace) {
+      if (!w->empty_since) w->empty_since = hc_net_now_ms();
+      if (hc_net_now_ms() - w->empty_since < SWARM_EMPTY_GRACE_MS) continue;
+    }
+    if (hc_core_length(w->core) >= length) return true;
+  }
+  return false;
+}
+
+/* Joins the first core's discovery key (look-up only) and waits for a peer that has it. */
+static int swarm_add_core(remote *rm, hc_core *core) {
+  int rc;
+  for (size_t i = 0; i < rm->npeers; i++)
+    if ((rc = swarm_peer_add_core(rm, rm->peers[i], core))) return fail("swarm: %s", hc_strerror(rc));
+  swarm_wait w = {rm, core, !rm->joined, 0};
+  if (!rm->joined) {
+    if ((rc = hc_discovery_join(rm->d, hc_core_discovery_key(core), HC_DISCOVERY_CLIENT)))
+      return fail("swarm: join: %s", hc_strerror(rc));
+    rm->joined = true;
+  }
+  rc = hc_discovery_run(rm->d, rm->timeout_ms, swarm_synced, &w);
+  if (rc == HC_OK) return 0;
+  char hex[2 * HC_KEY_BYTES + 1];
+  hc_hex_encode(hex, hc_core_key(core), HC_KEY_BYTES);
+  if (rc != HC_ERR_TIMEOUT) return fail("swarm: %s", swarm_error(rm, rc));
+  if (!rm->have_peer)
+    return fail("no peer serving %s was found on the swarm within %.1f s (--timeout MS)", hex,
+                rm->timeout_ms / 1000.0);
+  return fail("no peer on the swarm sent the length of %s within %.1f s (--timeout MS)", hex,
+              rm->timeout_ms / 1000.0);
+}
+
+static bool swarm_has_block(void *user, hc_discovery *d) {
+  remote *rm = user;
+  return hc_core_has(rm->want_core, rm->want_index, rm->want_index + 1);
+}
+
+/* Asks every peer for the block and waits for the first verified copy. A peer that fails
+ * the ask is closing (its replicator failed): the others, and peers that connect while we
+ * wait, are asked all the same. */
+static int swarm_get_block(remote *rm, hc_core *core, uint64_t index) {
+  rm->want_core = core;
+  rm->want_index = index;
+  for (size_t i = 0; i < rm->npeers; i++) hc_replicator_download(rm->peers[i], core, index, index + 1);
+  int rc = hc_discovery_run(rm->d, rm->timeout_ms, swarm_has_block, rm);
+  rm->want_core = NULL;
+  if (rc && rc != HC_ERR_TIMEOUT)
+    fprintf(stderr, "hypercore: %s: swarm: %s\n", cur_cmd, swarm_error(rm, rc));
+  return rc;
+}
+
+/* ---- both ---- */
+
 static int remote_get_block(void *user, hc_core *core, uint64_t index, uint8_t **out,
                             size_t *len) {
   remote *rm = user;
   if (hc_core_has(core, index, index + 1)) return hc_core_get_alloc(core, index, out, len);
-  if (!rm->r) return rm->conn_err ? rm->conn_err : HC_ERR_CLOSED;
   if (index >= hc_core_length(core)) return HC_ERR_OUT_OF_RANGE;
+  if (rm->swarm) {
+    int rc = swarm_get_block(rm, core, index);
+    return rc ? rc : hc_core_get_alloc(core, index, out, len);
+  }
+  if (!rm->r) return rm->conn_err ? rm->conn_err : HC_ERR_CLOSED;
   return hc_net_get(rm->net, rm->r, core, index, rm->timeout_ms, out, len);
+}
+
+/* Asks for blocks [start, end) of core at once, so a file's blocks come pipelined instead of
+ * one round trip each (the reads then find them, or wait for them as usual). --swarm: of one
+ * peer that has the core (the per-block asks still go to every peer). Best effort. */
+static void remote_prefetch(remote *rm, hc_core *core, uint64_t start, uint64_t end) {
+  if (end > hc_core_length(core)) end = hc_core_length(core);
+  if (start >= end || hc_core_has(core, start, end)) return;
+  if (!rm->swarm) {
+    if (rm->r) hc_replicator_download(rm->r, core, start, end);
+    return;
+  }
+  uint64_t fork, length;
+  for (size_t i = 0; i < rm->npeers; i++)
+    if (hc_replicator_remote_info(rm->peers[i], core, &fork, &length) && length >= end) {
+      hc_replicator_download(rm->peers[i], core, start, end);
+      return;
+    }
 }
 
 typedef struct synced_wait {
@@ -245,32 +436,50 @@ static bool synced(void *user, hc_net *net) {
   return hc_core_length(w->core) >= length;
 }
 
-/* Opens a core for key in memory and waits for the remote's length. */
-static int remote_add_core(remote *rm, const uint8_t key[HC_KEY_BYTES], hc_core **out) {
+/* Opens a core for key in memory and waits for the remote's length. Returns an exit status
+ * (the message printed). */
+static int remote_add_core(remote *rm, const uint8_t key[HC_KEY_BYTES], const char *what,
+                           hc_core **out) {
   int i = rm->ncores;
-  if (i >= 2) return HC_ERR_INVALID_ARG;
+  if (i >= 2) return fail("%s", hc_strerror(HC_ERR_INVALID_ARG));
   int rc = hc_storage_memory_factory_new(&rm->factory[i]);
-  if (rc) return rc;
+  if (rc) return fail("%s", hc_strerror(rc));
   hc_core_opts o = {.version = HC_CORE_OPTS_VERSION, .key = key};
-  if ((rc = hc_core_open(&rm->cores[i], rm->factory[i], &o))) return rc;
+  if ((rc = hc_core_open(&rm->cores[i], rm->factory[i], &o))) return fail("%s", hc_strerror(rc));
   rm->ncores++;
-  if (!rm->r) return rm->conn_err ? rm->conn_err : HC_ERR_CLOSED;
-  if ((rc = hc_replicator_add_core(rm->r, rm->cores[i]))) return rc;
+  if (rm->swarm) {
+    int ret = swarm_add_core(rm, rm->cores[i]);
+    if (ret) return ret;
+    *out = rm->cores[i];
+    return 0;
+  }
+  if (!rm->r) rc = rm->conn_err ? rm->conn_err : HC_ERR_CLOSED;
+  if (!rc) rc = hc_replicator_add_core(rm->r, rm->cores[i]);
   /* follow the remote's length (upgrades only: blocks come when read) */
-  if ((rc = hc_replicator_set_live(rm->r, rm->cores[i], true))) return rc;
+  if (!rc) rc = hc_replicator_set_live(rm->r, rm->cores[i], true);
   synced_wait w = {rm, rm->cores[i]};
-  rc = hc_net_run(rm->net, rm->timeout_ms, synced, &w);
+  if (!rc) rc = hc_net_run(rm->net, rm->timeout_ms, synced, &w);
   if (rc == HC_OK && !rm->r) rc = rm->conn_err;
-  if (rc) return rc;
+  if (rc) return rc == HC_ERR_NOT_FOUND ? fail("not found") : fail("%s: %s", what, hc_strerror(rc));
   *out = rm->cores[i];
-  return HC_OK;
+  return 0;
 }
 
-static int remote_open(remote *rm, const char *spec, const char *timeout) {
+/* --connect HOST:PORT or --swarm [--bootstrap LIST]; --timeout MS (default 30000): per block,
+ * and with --swarm also to find a peer. */
+static int remote_open(remote *rm, const char *connect, bool swarm, const char *bootstrap,
+                       const char *timeout, bool verbose) {
   memset(rm, 0, sizeof(*rm));
   uint64_t t = 30000;
   if (timeout && !parse_u64(timeout, &t)) return usage("--timeout must be milliseconds");
   rm->timeout_ms = t > 0x7fffffff ? 0x7fffffff : (int)t;
+  rm->verbose = verbose;
+  if (swarm) {
+    rm->swarm = true;
+    rm->started = hc_net_now_ms();
+    return swarm_start(rm, bootstrap);
+  }
+  const char *spec = connect;
   const char *colon = strrchr(spec, ':');
   uint64_t port;
   char host[256];
@@ -301,11 +510,27 @@ static void remote_close(remote *rm, bool stats) {
   if (stats && rm->ncores > 1)
     fprintf(stderr, ", %" PRIu64 " of the blobs core (length %" PRIu64 ")\n", rm->fetched[1],
             hc_core_length(rm->cores[1]));
+  if (stats && rm->swarm && rm->have_peer)
+    fprintf(stderr, "swarm: first peer after %" PRIu64 " ms, done after %" PRIu64 " ms\n",
+            rm->first_peer_ms, hc_net_now_ms() - rm->started);
   hc_net_free(rm->net); /* frees the replicator */
+  hc_discovery_free(rm->d); /* closes the connections, stops the helper */
   for (int i = 0; i < rm->ncores; i++) hc_core_close(rm->cores[i]);
   for (int i = 0; i < 2; i++)
     if (rm->factory[i]) hc_storage_factory_free(rm->factory[i]);
 }
+
+/* The remote options go together: --connect or --swarm (not both), read-only; --bootstrap
+ * with --swarm. */
+static int remote_args(const args *a, bool write) {
+  if (a->connect && a->swarm) return usage("--connect and --swarm exclude each other");
+  if (a->bootstrap && !a->swarm) return usage("--bootstrap goes with --swarm");
+  if ((a->connect || a->swarm) && write) return usage("%s reads only", a->swarm ? "--swarm" : "--connect");
+  return 0;
+}
+
+static const char *remote_flag(const args *a) { return a->swarm ? "--swarm" : "--connect"; }
+static const char *remote_what(const args *a) { return a->swarm ? "swarm" : a->connect; }
 
 /* ---------------------------------------------------------------- bee ---- */
 
@@ -326,14 +551,16 @@ static int bee_setup(const args *a, bee_ctx *bc, bool write) {
   memset(bc, 0, sizeof(*bc));
   int rc, ret;
   hc_bee_opts bo = {.version = HC_BEE_OPTS_VERSION};
-  if (a->connect) {
-    if (write) return usage("--connect reads only");
+  if ((ret = remote_args(a, write))) return ret;
+  if (a->connect || a->swarm) {
     uint8_t key[HC_KEY_BYTES];
     if (hc_id_decode(key, a->pos[0]) != HC_OK)
-      return usage("with --connect give the bee's KEY (64 hex or z-base-32), got '%s'", a->pos[0]);
+      return usage("with %s give the bee's KEY (64 hex or z-base-32), got '%s'", remote_flag(a),
+                   a->pos[0]);
     bc->is_remote = true; /* teardown frees what remote_open made, also on failure */
-    if ((ret = remote_open(&bc->rm, a->connect, a->timeout))) return ret;
-    if ((rc = remote_add_core(&bc->rm, key, &bc->core))) return err_rc(a->connect, rc);
+    if ((ret = remote_open(&bc->rm, a->connect, a->swarm, a->bootstrap, a->timeout, a->stats)))
+      return ret;
+    if ((ret = remote_add_core(&bc->rm, key, remote_what(a), &bc->core))) return ret;
     bo.get_block = remote_get_block;
     bo.get_block_user = &bc->rm;
   } else {
@@ -695,8 +922,11 @@ static const char bee_help[] =
     "                          value; history: \"put|del SEQ KEY VALUE\") then \".\" (\"! ERROR\")\n\n"
     "Options: --checkout VERSION (read as of VERSION), --sub PREFIX (keys under PREFIX + 0x00),\n"
     "--connect HOST:PORT (DIR is then the bee's KEY: read from that peer, fetching only the\n"
-    "blocks on the way, kept in memory), --timeout MS (default 30000), --stats (blocks fetched,\n"
-    "to stderr).\n";
+    "blocks on the way, kept in memory), --swarm [--bootstrap HOST:PORT,...] (DIR is the bee's\n"
+    "KEY: read from the peers found on the Hyperswarm DHT by its discovery key, as --connect;\n"
+    "default bootstrap: the public DHT; needs Node.js and helper/swarm), --timeout MS (default\n"
+    "30000: per block, and with --swarm to find a peer: exit 1 \"no peer serving KEY was found\"),\n"
+    "--stats (blocks fetched, to stderr; with --swarm also the connections).\n";
 
 int hc_cmd_bee(int argc, char **argv) {
   args a;
@@ -770,18 +1000,19 @@ static int drive_setup(const args *a, drive_ctx *dc, bool write) {
   uint8_t key[HC_KEY_BYTES], bkey[HC_KEY_BYTES];
   int rc, ret;
   hc_drive_opts o = {.version = HC_DRIVE_OPTS_VERSION};
-  if (a->connect) {
-    if (write) return usage("--connect reads only");
+  if ((ret = remote_args(a, write))) return ret;
+  if (a->connect || a->swarm) {
     if (a->npos < 1 || hc_id_decode(key, a->pos[0]) != HC_OK)
-      return usage("with --connect give the drive's KEY first (64 hex or z-base-32)");
+      return usage("with %s give the drive's KEY first (64 hex or z-base-32)", remote_flag(a));
     dc->first_arg = 1;
     dc->is_remote = true;
-    if ((ret = remote_open(&dc->rm, a->connect, a->timeout))) return ret;
-    if ((rc = remote_add_core(&dc->rm, key, &dc->db))) return err_rc(a->connect, rc);
+    if ((ret = remote_open(&dc->rm, a->connect, a->swarm, a->bootstrap, a->timeout, a->stats)))
+      return ret;
+    if ((ret = remote_add_core(&dc->rm, key, remote_what(a), &dc->db))) return ret;
     o.get_block = remote_get_block;
     o.get_block_user = &dc->rm;
     if ((rc = hc_drive_content_key(dc->db, &o, bkey))) return err_rc("the drive's header", rc);
-    if ((rc = remote_add_core(&dc->rm, bkey, &dc->blobs))) return err_rc("blobs core", rc);
+    if ((ret = remote_add_core(&dc->rm, bkey, "blobs core", &dc->blobs))) return ret;
   } else {
     if (a->npos < 2 || hc_id_decode(key, a->pos[1]) != HC_OK)
       return usage("expected STORE DRIVE_KEY (64 hex or z-base-32)");
@@ -823,6 +1054,9 @@ static int drive_cat(const args *a, drive_ctx *dc) {
     hc_drive_entry_free(e);
     return fail("%s is a symlink", a->pos[dc->first_arg]);
   }
+  /* the whole file of a remote drive: ask for all its blobs blocks at once */
+  if (dc->is_remote && e->has_blob && start == 0 && length >= e->byte_length)
+    remote_prefetch(&dc->rm, dc->blobs, e->block_offset, e->block_offset + e->block_length);
   rc = hc_drive_read(dc->drive, e, start, length, out_cb, NULL);
   hc_drive_entry_free(e);
   if (rc == HC_ERR_CALLBACK) return fail("writing to stdout: %s", strerror(errno));
@@ -1101,8 +1335,11 @@ static const char drive_help[] =
     "                            new and changed files and symlinks, deletes the rest; prints\n"
     "                            \"added N unchanged N removed N\"\n\n"
     "--connect HOST:PORT: read a remote drive, STORE omitted (KEY first), fetching only the db\n"
-    "blocks on the way and the blobs blocks of what is read; --timeout MS, --stats (blocks\n"
-    "fetched, to stderr).\n";
+    "blocks on the way and the blobs blocks of what is read; --swarm [--bootstrap HOST:PORT,...]:\n"
+    "the same from the peers found on the Hyperswarm DHT by the drive's discovery key (db and\n"
+    "blobs cores on the same connections; default bootstrap: the public DHT; needs Node.js and\n"
+    "helper/swarm); --timeout MS (default 30000: per block, and with --swarm to find a peer),\n"
+    "--stats (blocks fetched, to stderr).\n";
 
 int hc_cmd_drive(int argc, char **argv) {
   args a;

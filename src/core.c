@@ -28,7 +28,7 @@
  * and open the core again, which rebuilds memory from storage (header + replayed entries). A
  * failure BEFORE the oplog entry (a short disk, EIO on the data write) changes nothing and
  * does not enter it: the call returns the error and the core stays usable. */
-#include "core.h"
+#include "core_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +37,8 @@
 #include "flat_tree.h"
 #include "messages.h"
 #include "block_encryption.h"
+#include "block_store.h"
+#include "oplog_ext.h"
 
 #define MAX_OPLOG_SIZE 65536
 
@@ -193,37 +195,14 @@ static int flush_header(hc_core *c, bool sync) {
       sync ? hc_oplog_flush_sync : hc_oplog_flush;
   int rc = oplog_flush(&c->oplog, &c->header);
   if (rc != HC_ERR_HEADER_OVERFLOW) return rc;
-  /* big header: the full header goes into `header`, the oplog points at it */
+  /* big header: the full header goes into `header` (oplog_ext.c), the oplog points at it */
   if (!c->header_file) {
     rc = open_file(c, "header", &c->header_file);
     if (rc) return rc;
   }
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  hc_oplog_header h = c->header;
-  h.external = false;
-  hc_oplog_header_encode(&e, &h);
-  size_t len = e.pos;
-  uint8_t *buf = malloc(len);
-  if (!buf) return HC_ERR_NOMEM;
-  hc_enc_init(&e, buf, len);
-  hc_oplog_header_encode(&e, &h);
-  uint64_t start = 0;
-  if (len > c->ext_start) {
-    start = c->ext_start + c->ext_length;
-    if (start & 4095) start += 4096 - (start & 4095);
-  }
-  rc = hc_storage_write(c->header_file, start, buf, len);
-  free(buf);
-  if (!rc && sync) rc = hc_storage_sync(c->header_file); /* before the oplog points at it */
-  if (rc) return rc;
-  c->ext_start = start;
-  c->ext_length = len;
   hc_oplog_header ext;
-  memset(&ext, 0, sizeof ext);
-  ext.external = true;
-  ext.ext_start = start;
-  ext.ext_length = len;
+  rc = hc_oplog_ext_write(c->header_file, &c->header, sync, &c->ext_start, &c->ext_length, &ext);
+  if (rc) return rc;
   return oplog_flush(&c->oplog, &ext);
 }
 
@@ -387,16 +366,12 @@ static int do_open(hc_core *c, const hc_core_opts *o) {
   if (has_header && c->header.external) {
     /* load the big header */
     uint64_t start = c->header.ext_start, len = c->header.ext_length;
-    if (len > (64u << 20)) return HC_ERR_CORRUPT;
+    if (len > HC_OPLOG_EXT_MAX) return HC_ERR_CORRUPT;
     rc = open_file(c, "header", &c->header_file);
     if (rc) return rc;
-    uint8_t *buf = malloc(len ? (size_t)len : 1);
-    if (!buf) return HC_ERR_NOMEM;
-    rc = hc_storage_read(c->header_file, start, buf, (size_t)len);
     hc_oplog_header big;
-    if (!rc) rc = hc_oplog_header_decode(buf, (size_t)len, &big);
-    free(buf);
-    if (rc) return HC_ERR_CORRUPT;
+    rc = hc_oplog_ext_read(c->header_file, start, len, &big);
+    if (rc) return rc;
     hc_oplog_header_cleanup(&c->header);
     c->header = big;
     c->ext_start = start;
@@ -513,7 +488,7 @@ void hc_core_close(hc_core *c) {
   free(c->manifest_buf);
   free(c->listeners);
   free(c->d_data);
-  free(c->ra_buf);
+  hc_readahead_free(&c->ra);
   free(c->d_oplog);
   free(c->d_runs);
   free(c->d_events);
@@ -741,7 +716,7 @@ static int append_blocks(hc_core *c, const hc_buf *blocks, size_t n, const appen
                                             : sign_batch(c, &b);
   /* 1. data, in one write */
   if (!rc) {
-    c->ra_len = 0;
+    hc_readahead_drop(&c->ra);
     if (enc_buf) {
       rc = hc_storage_write(c->data_file, c->tree.byte_length, enc_buf, total);
     } else if (total) {
@@ -784,8 +759,6 @@ done:
 
 /* ---- reads ---- */
 
-#define READAHEAD_BYTES (64u * 1024u)
-
 static int block_range(hc_core *c, uint64_t index, uint64_t *offset, uint64_t *size) {
   if (c->d_nruns) { /* a deferred download is being read: write it first */
     int rc = defer_flush(c);
@@ -821,46 +794,9 @@ int hc_core_block_size(hc_core *c, uint64_t index, size_t *size) {
   return HC_OK;
 }
 
-/* Reads block index into buf and checks its leaf hash against the tree. */
-/* Reads data bytes [off, off + sz). Sequential reads of small blocks are served from one
- * read-ahead of up to READAHEAD_BYTES (dropped by every write to the data file), so a scan or
- * a peer downloading in order costs one pread per 64 KiB instead of one per block. */
+/* Reads data bytes [off, off + sz) through the block store's read-ahead. */
 static int data_read(hc_core *c, uint64_t off, uint8_t *buf, size_t sz) {
-  if (!sz) return HC_OK; /* an empty block (buf may be NULL) */
-  bool seq = off == c->ra_next;
-  c->ra_next = off + sz;
-  if (c->ra_len && off >= c->ra_off && off - c->ra_off <= c->ra_len &&
-      sz <= c->ra_len - (off - c->ra_off)) {
-    memcpy(buf, c->ra_buf + (off - c->ra_off), sz);
-    return HC_OK;
-  }
-  if (seq && sz < READAHEAD_BYTES / 4 && off < c->tree.byte_length) {
-    uint64_t left = c->tree.byte_length - off;
-    size_t n = left < READAHEAD_BYTES ? (size_t)left : READAHEAD_BYTES;
-    if (n >= sz && c->ra_cap < n) {
-      /* sized to the data left, up to READAHEAD_BYTES: a store serving hundreds of small
-       * cores pays a few KB each, not 64 KiB (no memory: read directly) */
-      size_t cap = (n + 4095) & ~(size_t)4095;
-      uint8_t *nb = realloc(c->ra_buf, cap > READAHEAD_BYTES ? READAHEAD_BYTES : cap);
-      c->ra_len = 0;
-      if (nb) {
-        c->ra_buf = nb;
-        c->ra_cap = cap > READAHEAD_BYTES ? READAHEAD_BYTES : cap;
-      }
-    }
-    if (n >= sz && c->ra_buf && c->ra_cap >= n) {
-      c->ra_len = 0;
-      int rc = hc_storage_read(c->data_file, off, c->ra_buf, n);
-      if (rc == HC_OK) {
-        c->ra_off = off;
-        c->ra_len = n;
-        memcpy(buf, c->ra_buf, sz);
-        return HC_OK;
-      }
-      if (rc != HC_ERR_SHORT_READ) return rc; /* short (a sparse tail): read just the block */
-    }
-  }
-  return hc_storage_read(c->data_file, off, buf, sz);
+  return hc_block_store_read(&c->ra, c->data_file, c->tree.byte_length, off, buf, sz);
 }
 
 /* Reads block `index` (stored at data [off, off + sz)) into buf and checks its leaf hash. */
@@ -1131,7 +1067,7 @@ int hc_core_clear(hc_core *c, uint64_t start, uint64_t end, uint64_t *freed) {
     if (!rc) rc = hc_merkle_byte_offset(&c->tree, 2 * en, &eoff);
     if (!rc) rc = hc_storage_stat(c->data_file, NULL, &before);
     if (!rc && c->durable) rc = hc_storage_sync(c->oplog_file); /* the drop before the punch */
-    c->ra_len = 0;
+    hc_readahead_drop(&c->ra);
     if (!rc) rc = hc_storage_del(c->data_file, off, eoff - off);
     if (!rc) rc = hc_storage_stat(c->data_file, NULL, &after);
     if (rc) return rc;
@@ -1570,7 +1506,7 @@ static int defer_data(hc_core *c, uint64_t off, const uint8_t *data, size_t len)
 static int defer_flush(hc_core *c) {
   int rc = HC_OK;
   if (!c->d_nruns && !c->d_entries && !c->d_nevents) return HC_OK;
-  if (c->d_nruns) c->ra_len = 0;
+  if (c->d_nruns) hc_readahead_drop(&c->ra);
   for (size_t i = 0; i < c->d_nruns && !rc; i++)
     rc = hc_storage_write(c->data_file, c->d_runs[i].off, c->d_data + c->d_runs[i].pos, c->d_runs[i].len);
   if (!rc) rc = hc_oplog_write_frames(&c->oplog, c->d_oplog, c->d_oplog_len, c->d_entries);
@@ -1635,7 +1571,7 @@ static int store_verified(hc_core *c, const hc_proof *p, hc_merkle_batch *b, boo
     }
     uint64_t off = 0;
     if (!rc) rc = hc_merkle_byte_offset(&view, 2 * p->block_index, &off);
-    c->ra_len = 0;
+    hc_readahead_drop(&c->ra);
     if (!rc && defer) rc = defer_data(c, off, p->block_value, p->block_value_len);
     else if (!rc) rc = hc_storage_write(c->data_file, off, p->block_value, p->block_value_len);
     if (!rc && c->durable) rc = hc_storage_sync(c->data_file); /* before the entry */
@@ -1698,56 +1634,7 @@ int hc__core_apply(hc_core *c, const hc_proof *p, bool *stored_block) {
   return rc;
 }
 
-/* ---- fork switches (ReorgBatch of lib/merkle-tree.js) ---- */
-
-/* Our node `n->index` equals `n` (and lies inside our tree: stale slots past a truncation do
- * not count as shared). */
-static bool ours_equal(hc_core *c, const hc_node *n) {
-  if ((hc_ft_right_span(n->index) + 2) / 2 > c->tree.length) return false;
-  hc_node mine;
-  if (hc_merkle_get(&c->tree, n->index, &mine) != HC_OK) return false;
-  return mine.size == n->size && memcmp(mine.hash, n->hash, 32) == 0;
-}
-
-/* _updateDiffRoot: `diff` is the highest node known to differ; blocks before its span are
- * shared. A leaf ends the search; otherwise the next `hash` request covers its span. */
-static void reorg_set_diff(hc_reorg *r, const hc_node *diff) {
-  uint64_t start = hc_ft_left_span(diff->index) / 2;
-  uint64_t end = hc_ft_right_span(diff->index) / 2 + 1;
-  if (end > r->tree_length) end = r->tree_length;
-  r->ancestors = start;
-  r->diff = *diff;
-  if ((diff->index & 1) == 0 || start >= r->tree_length || end <= start) {
-    r->finished = true;
-    return;
-  }
-  r->want_start = start;
-  r->want_end = end;
-  r->want_nodes = hc_ft_depth(diff->index);
-}
-
-/* _update: walks down from the diff through the verified nodes `n[0..count)`: into the left
- * child when ours differs, else into the right one. */
-static void reorg_descend(hc_core *c, hc_reorg *r, const hc_node *n, size_t count) {
-  hc_node cur = r->diff;
-  bool moved = false;
-  while (cur.index & 1) {
-    hc_ft_iter it;
-    hc_ft_iter_seek(&it, cur.index);
-    uint64_t li = hc_ft_iter_left_child(&it), ri = li + 2 * (cur.index - li);
-    const hc_node *left = NULL, *right = NULL;
-    for (size_t k = 0; k < count; k++) {
-      if (n[k].index == li) left = &n[k];
-      if (n[k].index == ri) right = &n[k];
-    }
-    if (!left) break;
-    if (!ours_equal(c, left)) cur = *left;
-    else if (right) cur = *right;
-    else break;
-    moved = true;
-  }
-  if (moved) reorg_set_diff(r, &cur);
-}
+/* ---- fork switches (ReorgBatch of lib/merkle-tree.js; the search is in merkle_reorg.c) ---- */
 
 int hc__core_reorg_begin(hc_core *c, const hc_proof *p, hc_reorg *r) {
   memset(r, 0, sizeof *r);
@@ -1773,62 +1660,16 @@ int hc__core_reorg_begin(hc_core *c, const hc_proof *p, hc_reorg *r) {
   rc = hc_merkle_verify(&empty, &up, verify_sig_cb, &ctx, &vb);
   if (rc) return rc == HC_ERR_NOT_AVAILABLE ? HC_ERR_BAD_PROOF : rc;
   if (nm) adopt_manifest(c, &m);
-  hc_merkle_batch *b = &r->batch;
-  hc_merkle_batch_init(b, &c->tree);
-  memcpy(b->roots, vb.roots, vb.nroots * sizeof *vb.roots);
-  b->nroots = vb.nroots;
-  b->length = vb.length;
-  b->byte_length = vb.byte_length;
-  b->fork = vb.fork;
-  b->upgraded = true;
-  for (size_t i = 0; i < vb.nnodes && !rc; i++) rc = hc_merkle_batch_push_node(b, &vb.nodes[i]);
-  if (!rc) rc = hc_merkle_batch_set_signature(b, vb.signature, vb.signature_len);
+  rc = hc_merkle_reorg_start(&c->tree, &vb, r);
   hc_merkle_batch_cleanup(&vb);
-  if (rc) {
-    hc__core_reorg_cleanup(r);
-    return rc;
-  }
-  r->active = true;
-  r->tree_length = c->tree.length;
-  r->tree_fork = c->tree.fork;
-  /* the first root that differs from ours starts the search; none: all of it is shared */
-  for (size_t i = 0; i < b->nroots; i++) {
-    if (ours_equal(c, &b->roots[i])) continue;
-    reorg_set_diff(r, &b->roots[i]);
-    reorg_descend(c, r, b->nodes, b->nnodes);
-    return HC_OK;
-  }
-  r->finished = true;
-  r->ancestors = b->length < r->tree_length ? b->length : r->tree_length;
-  return HC_OK;
+  return rc;
 }
 
 int hc__core_reorg_update(hc_core *c, hc_reorg *r, const hc_proof *p) {
-  if (!r->active || r->finished) return HC_ERR_INVALID_ARG;
-  if (c->tree.fork != r->tree_fork || c->tree.length != r->tree_length) return HC_ERR_BUSY;
-  if (p->fork != r->batch.fork || !p->has_hash || p->has_block || p->has_upgrade)
-    return HC_ERR_BAD_PROOF;
-  size_t first = r->batch.nnodes;
-  bool has_root;
-  hc_node root;
-  int rc = hc_merkle_verify_tree(p, &r->batch, &has_root, &root);
-  if (rc) return rc;
-  if (!has_root || root.index != r->diff.index || root.size != r->diff.size ||
-      memcmp(root.hash, r->diff.hash, 32) != 0) {
-    r->batch.nnodes = first; /* forget what this proof added */
-    return HC_ERR_BAD_PROOF;
-  }
-  uint64_t before = r->diff.index;
-  reorg_descend(c, r, r->batch.nodes + first, r->batch.nnodes - first);
-  /* an answer that hashes to the diff node holds both its children: no step down is a lie */
-  if (!r->finished && r->diff.index == before) return HC_ERR_BAD_PROOF;
-  return HC_OK;
+  return hc_merkle_reorg_update(&c->tree, r, p);
 }
 
-void hc__core_reorg_cleanup(hc_reorg *r) {
-  if (r->active || r->batch.tree) hc_merkle_batch_cleanup(&r->batch);
-  memset(r, 0, sizeof *r);
-}
+void hc__core_reorg_cleanup(hc_reorg *r) { hc_merkle_reorg_cleanup(r); }
 
 int hc__core_reorg_apply(hc_core *c, hc_reorg *r, uint64_t *ancestors) {
   *ancestors = 0;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "bitfield.h"
-#include "core.h"
+#include "core_internal.h"
 #include "crypto.h"
 #include "encoding.h"
 #include "flat_tree.h"

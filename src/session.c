@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "core_internal.h"
 #include "hypercore/session.h"
 
 /* ---- sessions ---- */

@@ -12,8 +12,10 @@
 #include "hypercore/limits.h"
 #include "hypercore/preauth.h"
 #include "hypercore/replicate.h"
+#include "inflight_bits.h"
 #include "messages.h"
 #include "msgq.h"
+#include "node_set.h"
 #include "protomux.h"
 #include "remote_bitfield.h"
 #include "request_queue.h"
@@ -23,7 +25,6 @@
 #define DEFAULT_KEEPALIVE_MS 5000
 #define DEFAULT_TIMEOUT_MS 30000         /* nothing received for this long: the peer is gone */
 #define HANDSHAKE_TIMEOUT_MS 15000
-#define RBITS_MAX_PAGES 8192             /* cap of our own sparse sets (in flight, exact) */
 #define MAX_SEGMENTS_WANTED 4096
 /* Backpressure on answers: while this much output is waiting for the socket, requests from
  * the remote are queued (as the reference's receiverQueue waits for protomux drain) instead
@@ -33,179 +34,6 @@
 #define MAX_QUEUED_REQUESTS 65536 /* per channel; the reference keeps at most 512 in flight */
 #define UPGRADE_BACKOFF_MIN_MS 100
 #define UPGRADE_BACKOFF_MAX_MS 10000
-
-/* ---- a sparse bitset for remote "have" bits (hash of 4 KiB pages, capped) ---- */
-
-typedef struct rbits {
-  uint64_t *keys; /* page + 1 */
-  uint8_t **pages;
-  size_t cap, count;
-} rbits;
-
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  return x;
-}
-
-static uint8_t *rbits_page(const rbits *b, uint64_t p) {
-  if (!b->cap) return NULL;
-  size_t mask = b->cap - 1, i = (size_t)mix64(p) & mask;
-  while (b->keys[i]) {
-    if (b->keys[i] == p + 1) return b->pages[i];
-    i = (i + 1) & mask;
-  }
-  return NULL;
-}
-
-static int rbits_insert(rbits *b, uint64_t p, uint8_t *page) {
-  size_t mask = b->cap - 1, i = (size_t)mix64(p) & mask;
-  while (b->keys[i]) i = (i + 1) & mask;
-  b->keys[i] = p + 1;
-  b->pages[i] = page;
-  b->count++;
-  return HC_OK;
-}
-
-static int rbits_page_make(rbits *b, uint64_t p, uint8_t **out) {
-  uint8_t *pg = rbits_page(b, p);
-  if (pg) {
-    *out = pg;
-    return HC_OK;
-  }
-  if (b->count >= RBITS_MAX_PAGES) return HC_ERR_PROTOCOL;
-  if ((b->count + 1) * 2 > b->cap) {
-    size_t ncap = b->cap ? b->cap * 2 : 16;
-    uint64_t *nk = calloc(ncap, sizeof *nk);
-    uint8_t **np = calloc(ncap, sizeof *np);
-    if (!nk || !np) {
-      free(nk);
-      free(np);
-      return HC_ERR_NOMEM;
-    }
-    rbits old = *b;
-    b->keys = nk;
-    b->pages = np;
-    b->cap = ncap;
-    b->count = 0;
-    for (size_t i = 0; i < old.cap; i++)
-      if (old.keys[i]) rbits_insert(b, old.keys[i] - 1, old.pages[i]);
-    free(old.keys);
-    free(old.pages);
-  }
-  pg = calloc(1, HC_BITFIELD_PAGE_BYTES);
-  if (!pg) return HC_ERR_NOMEM;
-  rbits_insert(b, p, pg);
-  *out = pg;
-  return HC_OK;
-}
-
-static void rbits_free(rbits *b) {
-  for (size_t i = 0; i < b->cap; i++)
-    if (b->keys[i]) free(b->pages[i]);
-  free(b->keys);
-  free(b->pages);
-  memset(b, 0, sizeof *b);
-}
-
-static bool rbits_get(const rbits *b, uint64_t i) {
-  uint8_t *pg = rbits_page(b, i / HC_BITFIELD_PAGE_BITS);
-  if (!pg) return false;
-  uint64_t j = i % HC_BITFIELD_PAGE_BITS;
-  return (pg[j >> 3] >> (j & 7)) & 1;
-}
-
-static int rbits_set(rbits *b, uint64_t i, bool v) {
-  uint8_t *pg;
-  if (!v) {
-    pg = rbits_page(b, i / HC_BITFIELD_PAGE_BITS);
-    if (!pg) return HC_OK;
-  } else {
-    int rc = rbits_page_make(b, i / HC_BITFIELD_PAGE_BITS, &pg);
-    if (rc) return rc;
-  }
-  uint64_t j = i % HC_BITFIELD_PAGE_BITS;
-  if (v) pg[j >> 3] |= (uint8_t)(1u << (j & 7));
-  else pg[j >> 3] &= (uint8_t) ~(1u << (j & 7));
-  return HC_OK;
-}
-
-/* ---- a counted set of tree nodes (flat indices) that in-flight requests will bring ---- */
-
-typedef struct nset {
-  uint64_t *keys; /* index + 1; 0 = empty */
-  uint32_t *counts;
-  size_t cap, count;
-} nset;
-
-static size_t nset_find(const nset *s, uint64_t k) {
-  size_t mask = s->cap - 1, i = (size_t)mix64(k) & mask;
-  while (s->keys[i] && s->keys[i] != k + 1) i = (i + 1) & mask;
-  return i;
-}
-
-static bool nset_has(const nset *s, uint64_t k) {
-  return s->count && s->keys[nset_find(s, k)] != 0;
-}
-
-/* Out of memory leaves the node out: later requests then just ask for more nodes. */
-static void nset_add(nset *s, uint64_t k) {
-  if ((s->count + 1) * 2 > s->cap) {
-    size_t ncap = s->cap ? s->cap * 2 : 256;
-    nset old = *s;
-    s->keys = calloc(ncap, sizeof *s->keys);
-    s->counts = calloc(ncap, sizeof *s->counts);
-    if (!s->keys || !s->counts) {
-      free(s->keys);
-      free(s->counts);
-      *s = old;
-      return;
-    }
-    s->cap = ncap;
-    s->count = 0;
-    for (size_t i = 0; i < old.cap; i++) {
-      if (!old.keys[i]) continue;
-      size_t j = nset_find(s, old.keys[i] - 1);
-      s->keys[j] = old.keys[i];
-      s->counts[j] = old.counts[i];
-      s->count++;
-    }
-    free(old.keys);
-    free(old.counts);
-  }
-  size_t i = nset_find(s, k);
-  if (!s->keys[i]) {
-    s->keys[i] = k + 1;
-    s->counts[i] = 0;
-    s->count++;
-  }
-  s->counts[i]++;
-}
-
-static void nset_remove(nset *s, uint64_t k) {
-  if (!s->count) return;
-  size_t mask = s->cap - 1, i = nset_find(s, k);
-  if (!s->keys[i] || --s->counts[i]) return;
-  /* backward-shift deletion keeps every probe chain intact */
-  s->keys[i] = 0;
-  s->count--;
-  for (size_t j = (i + 1) & mask; s->keys[j]; j = (j + 1) & mask) {
-    size_t home = (size_t)mix64(s->keys[j] - 1) & mask;
-    if (((j - home) & mask) >= ((j - i) & mask)) {
-      s->keys[i] = s->keys[j];
-      s->counts[i] = s->counts[j];
-      s->keys[j] = 0;
-      i = j;
-    }
-  }
-}
-
-static void nset_free(nset *s) {
-  free(s->keys);
-  free(s->counts);
-  memset(s, 0, sizeof *s);
-}
 
 /* ---- state ---- */
 
@@ -258,14 +86,14 @@ typedef struct rpeer {
    * left as holes (kind 0) until they reach the front; ninflight counts the live ones */
   preq *inflight;
   size_t ninflight, inflight_head, inflight_end, inflight_cap;
-  rbits inflight_bits;
+  hc_ibits inflight_bits;
   /* Pipelining: a block request asks only for the nodes that neither the tree nor an earlier
    * in-flight request to this peer will supply (`pending`). If an answer arrives before the
    * one it counted on, it cannot be verified yet; the block is asked again with every node
    * it lacks (`exact_bits`). Without this, every block of a pipelined download would carry
    * its whole path to the root (~log2(length) nodes, hashed and stored by the reader). */
-  nset pending;
-  rbits exact_bits;
+  hc_nset pending;
+  hc_ibits exact_bits;
   bool upgrade_inflight, fork_inflight; /* fork_inflight: a fork proof or a REQ_REORG */
   uint64_t fork_requested; /* the fork we asked a proof for */
   hc_reorg reorg;          /* a fork switch searching for the first differing block */
@@ -442,18 +270,18 @@ static void pending_chain(rpeer *p, uint64_t index, uint64_t nodes, bool add) {
   for (uint64_t l = 0; l < nodes; l++) {
     uint64_t a = it.index, sib = hc_ft_iter_sibling(&it);
     if (add) {
-      nset_add(&p->pending, a);
-      nset_add(&p->pending, sib);
+      hc_nset_add(&p->pending, a);
+      hc_nset_add(&p->pending, sib);
     } else {
-      nset_remove(&p->pending, a);
-      nset_remove(&p->pending, sib);
+      hc_nset_remove(&p->pending, a);
+      hc_nset_remove(&p->pending, sib);
     }
     hc_ft_iter_parent(&it);
   }
 }
 
 static bool node_pending(void *ctx, uint64_t index) {
-  return nset_has(&((rpeer *)ctx)->pending, index);
+  return hc_nset_has(&((rpeer *)ctx)->pending, index);
 }
 
 /* request.block.nodes for `index` (missingNodes), stopping also at a node an in-flight
@@ -488,7 +316,7 @@ static int add_inflight(rpeer *p, int kind, uint64_t index, uint64_t *id, preq *
   q->optimistic = false;
   p->ninflight++;
   if (out) *out = q;
-  if (kind == REQ_BLOCK) return rbits_set(&p->inflight_bits, index, true);
+  if (kind == REQ_BLOCK) return hc_ibits_set(&p->inflight_bits, index, true);
   return HC_OK;
 }
 
@@ -512,7 +340,7 @@ static bool take_inflight(rpeer *p, uint64_t id, preq *out) {
   while (p->inflight_head < p->inflight_end && !p->inflight[p->inflight_head].kind) p->inflight_head++;
   if (p->inflight_head == p->inflight_end) p->inflight_head = p->inflight_end = 0;
   if (out->kind == REQ_BLOCK) {
-    rbits_set(&p->inflight_bits, out->index, false);
+    hc_ibits_set(&p->inflight_bits, out->index, false);
     pending_chain(p, out->index, out->nodes, false);
   }
   if (out->kind == REQ_UPGRADE) p->upgrade_inflight = false;
@@ -656,7 +484,7 @@ static void update_peer(rpeer *p) {
     while (i < e && p->ninflight < r->max_inflight) {
       i = hc_bitfield_find(&c->bitfield, i, false, e);
       if (i == UINT64_MAX || i >= e) break;
-      if (rbits_get(&p->inflight_bits, i)) {
+      if (hc_ibits_get(&p->inflight_bits, i)) {
         i++;
         continue;
       }
@@ -670,10 +498,10 @@ static void update_peer(rpeer *p) {
         continue;
       }
       uint64_t nodes = 0;
-      bool exact = rbits_get(&p->exact_bits, i), optimistic = false;
+      bool exact = hc_ibits_get(&p->exact_bits, i), optimistic = false;
       int nrc = request_nodes(p, i, exact, &nodes, &optimistic);
       if (nrc) return fail(r, nrc, "reading the tree: %s", hc_strerror(nrc));
-      if (exact) rbits_set(&p->exact_bits, i, false);
+      if (exact) hc_ibits_set(&p->exact_bits, i, false);
       hc_msg_request m;
       memset(&m, 0, sizeof m);
       uint64_t id;
@@ -881,7 +709,7 @@ static void on_data(rpeer *p, const uint8_t *payload, size_t len) {
   if (rc == HC_ERR_NOT_AVAILABLE && req.kind == REQ_BLOCK && req.optimistic) {
     /* answered before the request it counted on: ask again, with every node it lacks */
     hc_proof_cleanup(&proof);
-    if (rbits_set(&p->exact_bits, req.index, true)) return fail(r, HC_ERR_NOMEM, "out of memory");
+    if (hc_ibits_set(&p->exact_bits, req.index, true)) return fail(r, HC_ERR_NOMEM, "out of memory");
     for (size_t k = 0; k < p->nranges; k++)
       if (p->ranges[k].next > req.index) p->ranges[k].next = req.index;
     update_peer(p);
@@ -1257,9 +1085,9 @@ static void reset_channel_state(rpeer *p) {
   hc__core_reorg_cleanup(&p->reorg);
   rescan(p);
   hc_rb_free(&p->remote_bits);
-  rbits_free(&p->inflight_bits);
-  nset_free(&p->pending);
-  rbits_free(&p->exact_bits);
+  hc_ibits_free(&p->inflight_bits);
+  hc_nset_free(&p->pending);
+  hc_ibits_free(&p->exact_bits);
   p->segments_wanted = (free(p->segments_wanted), NULL);
   p->nsegments = 0;
   p->broadcasted_contig = false;
@@ -1528,9 +1356,9 @@ bool hc_replicator_is_preauth(const hc_replicator *r) { return r && !r->ss; }
 static void peer_free(rpeer *p) {
   hc_core_off_update(p->core, core_event, p);
   hc_rb_free(&p->remote_bits);
-  rbits_free(&p->inflight_bits);
-  rbits_free(&p->exact_bits);
-  nset_free(&p->pending);
+  hc_ibits_free(&p->inflight_bits);
+  hc_ibits_free(&p->exact_bits);
+  hc_nset_free(&p->pending);
   hc__core_reorg_cleanup(&p->reorg);
   free(p->ranges);
   free(p->inflight);

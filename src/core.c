@@ -35,6 +35,7 @@
 
 #include "encoding.h"
 #include "flat_tree.h"
+#include "grow.h"
 #include "messages.h"
 #include "block_encryption.h"
 #include "block_store.h"
@@ -106,13 +107,9 @@ static int sync_header_tree(hc_core *c) {
 
 /* Applies a committed truncation record to snapshots' bookkeeping. */
 static int note_truncation(hc_core *c, uint64_t ancestors) {
-  if (c->ntruncations == c->truncations_cap) {
-    size_t cap = c->truncations_cap ? c->truncations_cap * 2 : 8;
-    uint64_t *t = realloc(c->truncations, cap * sizeof *t);
-    if (!t) return HC_ERR_NOMEM;
-    c->truncations = t;
-    c->truncations_cap = cap;
-  }
+  if (hc_grow((void **)&c->truncations, &c->truncations_cap, c->ntruncations + 1,
+              sizeof *c->truncations, 8))
+    return HC_ERR_NOMEM;
   c->truncations[c->ntruncations++] = ancestors;
   return HC_OK;
 }
@@ -1295,13 +1292,9 @@ int hc_core_on_update(hc_core *c, hc_core_update_cb cb, void *user) {
   if (!c || !cb) return HC_ERR_INVALID_ARG;
   for (size_t i = 0; i < c->nlisteners; i++)
     if (c->listeners[i].cb == cb && c->listeners[i].user == user) return HC_OK;
-  if (c->nlisteners == c->listeners_cap) {
-    size_t cap = c->listeners_cap ? c->listeners_cap * 2 : 4;
-    struct hc_core_listener *l = realloc(c->listeners, cap * sizeof *l);
-    if (!l) return HC_ERR_NOMEM;
-    c->listeners = l;
-    c->listeners_cap = cap;
-  }
+  if (hc_grow((void **)&c->listeners, &c->listeners_cap, c->nlisteners + 1, sizeof *c->listeners,
+              4))
+    return HC_ERR_NOMEM;
   c->listeners[c->nlisteners].cb = cb;
   c->listeners[c->nlisteners].user = user;
   c->nlisteners++;
@@ -1462,19 +1455,8 @@ static int verify_decoded(hc_core *c, const hc_proof *p, hc_merkle_batch *b, hc_
 
 /* ---- deferred download writes ---- */
 
-static int defer_grow(void **p, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap) return HC_OK;
-  size_t n = *cap ? *cap : 16;
-  while (n < need) n *= 2;
-  void *q = realloc(*p, n * elem);
-  if (!q) return HC_ERR_NOMEM;
-  *p = q;
-  *cap = n;
-  return HC_OK;
-}
-
 static int defer_event(hc_core *c, hc_core_event ev, uint64_t start, uint64_t length) {
-  int rc = defer_grow((void **)&c->d_events, &c->d_events_cap, c->d_nevents + 1, sizeof *c->d_events);
+  int rc = hc_grow((void **)&c->d_events, &c->d_events_cap, c->d_nevents + 1, sizeof *c->d_events, 16);
   if (rc) return rc;
   c->d_events[c->d_nevents].ev = ev;
   c->d_events[c->d_nevents].start = start;
@@ -1484,14 +1466,14 @@ static int defer_event(hc_core *c, hc_core_event ev, uint64_t start, uint64_t le
 }
 
 static int defer_data(hc_core *c, uint64_t off, const uint8_t *data, size_t len) {
-  int rc = defer_grow((void **)&c->d_data, &c->d_data_cap, c->d_data_len + len, 1);
+  int rc = hc_grow((void **)&c->d_data, &c->d_data_cap, c->d_data_len + len, 1, 16);
   if (rc) return rc;
   if (len) memcpy(c->d_data + c->d_data_len, data, len);
   struct hc_defer_run *last = c->d_nruns ? &c->d_runs[c->d_nruns - 1] : NULL;
   if (last && last->off + last->len == off && last->pos + last->len == c->d_data_len) {
     last->len += len;
   } else {
-    rc = defer_grow((void **)&c->d_runs, &c->d_runs_cap, c->d_nruns + 1, sizeof *c->d_runs);
+    rc = hc_grow((void **)&c->d_runs, &c->d_runs_cap, c->d_nruns + 1, sizeof *c->d_runs, 16);
     if (rc) return rc;
     c->d_runs[c->d_nruns].off = off;
     c->d_runs[c->d_nruns].pos = c->d_data_len;

@@ -7,6 +7,7 @@
 
 #include "encoding.h"
 #include "flat_tree.h"
+#include "grow.h"
 
 /* The read cache of the `tree` file. A random read walks ~log2(length) nodes (byte offsets),
  * so two parts:
@@ -648,13 +649,8 @@ void hc_merkle_batch_cleanup(hc_merkle_batch *b) {
 }
 
 int hc_merkle_batch_push_node(hc_merkle_batch *b, const hc_node *node) {
-  if (b->nnodes == b->nodes_cap) {
-    size_t cap = b->nodes_cap ? b->nodes_cap * 2 : 16;
-    hc_node *n = realloc(b->nodes, cap * sizeof *n);
-    if (!n) return HC_ERR_NOMEM;
-    b->nodes = n;
-    b->nodes_cap = cap;
-  }
+  if (hc_grow((void **)&b->nodes, &b->nodes_cap, b->nnodes + 1, sizeof *b->nodes, 16))
+    return HC_ERR_NOMEM;
   b->nodes[b->nnodes++] = *node;
   return HC_OK;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "flat_tree.h"
+#include "grow.h"
 #include "merkle.h"
 
 /* No real tree comes near these (the reference uses JS numbers, exact below 2^53). */
@@ -30,13 +31,7 @@ typedef struct nlist {
 } nlist;
 
 static int nlist_push(nlist *l, const hc_node *node) {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 8;
-    hc_node *v = realloc(l->v, cap * sizeof *v);
-    if (!v) return HC_ERR_NOMEM;
-    l->v = v;
-    l->cap = cap;
-  }
+  if (hc_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v, 8)) return HC_ERR_NOMEM;
   l->v[l->n++] = *node;
   return HC_OK;
 }

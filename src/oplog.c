@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include "encoding.h"
+#include "grow.h"
 
 uint32_t hc_oplog_crc(const uint8_t *p, size_t len) {
   uLong c = crc32(0L, Z_NULL, 0);
@@ -515,14 +516,7 @@ int hc_oplog_frame_into(const hc_oplog *op, const hc_oplog_entry *en, uint8_t **
   if (e.err) return e.err;
   if (e.pos >= (1u << 30) - 8) return HC_ERR_INVALID_ARG;
   size_t need = *len + e.pos + 8;
-  if (need > *cap) {
-    size_t ncap = *cap ? *cap : 4096;
-    while (ncap < need) ncap *= 2;
-    uint8_t *nb = realloc(*buf, ncap);
-    if (!nb) return HC_ERR_NOMEM;
-    *buf = nb;
-    *cap = ncap;
-  }
+  if (hc_grow((void **)buf, cap, need, 1, 4096)) return HC_ERR_NOMEM;
   uint8_t *f = *buf + *len;
   hc_enc_init(&e, f + 8, e.pos);
   hc_oplog_entry_encode(&e, en);

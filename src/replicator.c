@@ -9,6 +9,7 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "flat_tree.h"
+#include "grow.h"
 #include "hypercore/limits.h"
 #include "hypercore/preauth.h"
 #include "hypercore/replicate.h"
@@ -299,13 +300,8 @@ static int add_inflight(rpeer *p, int kind, uint64_t index, uint64_t *id, preq *
       if (p->inflight[i].kind) p->inflight[k++] = p->inflight[i];
     p->inflight_head = 0;
     p->inflight_end = k;
-    if (k * 2 > p->inflight_cap || p->inflight_cap == 0) {
-      size_t cap = p->inflight_cap ? p->inflight_cap * 2 : 64;
-      preq *n = realloc(p->inflight, cap * sizeof *n);
-      if (!n) return HC_ERR_NOMEM;
-      p->inflight = n;
-      p->inflight_cap = cap;
-    }
+    if (hc_grow((void **)&p->inflight, &p->inflight_cap, k ? k * 2 : 1, sizeof *p->inflight, 64))
+      return HC_ERR_NOMEM;
   }
   *id = ++p->r->next_id;
   preq *q = &p->inflight[p->inflight_end++];
@@ -1385,13 +1381,8 @@ int hc_replicator_add_core(hc_replicator *r, hc_core *core) {
   if (!r || !core) return HC_ERR_INVALID_ARG;
   if (r->err) return r->err;
   if (find_peer(r, core)) return HC_ERR_EXISTS;
-  if (r->npeers == r->peers_cap) {
-    size_t cap = r->peers_cap ? r->peers_cap * 2 : 4;
-    rpeer **n = realloc(r->peers, cap * sizeof *n);
-    if (!n) return HC_ERR_NOMEM;
-    r->peers = n;
-    r->peers_cap = cap;
-  }
+  if (hc_grow((void **)&r->peers, &r->peers_cap, r->npeers + 1, sizeof *r->peers, 4))
+    return HC_ERR_NOMEM;
   rpeer *p = calloc(1, sizeof *p);
   if (!p) return HC_ERR_NOMEM;
   p->r = r;
@@ -1435,13 +1426,8 @@ int hc_replicator_download(hc_replicator *r, hc_core *core, uint64_t start, uint
   rpeer *p = find_peer(r, core);
   if (!p) return HC_ERR_NOT_FOUND;
   if (start > end) return HC_ERR_INVALID_ARG;
-  if (p->nranges == p->ranges_cap) {
-    size_t cap = p->ranges_cap ? p->ranges_cap * 2 : 4;
-    range *n = realloc(p->ranges, cap * sizeof *n);
-    if (!n) return HC_ERR_NOMEM;
-    p->ranges = n;
-    p->ranges_cap = cap;
-  }
+  if (hc_grow((void **)&p->ranges, &p->ranges_cap, p->nranges + 1, sizeof *p->ranges, 4))
+    return HC_ERR_NOMEM;
   p->ranges[p->nranges].start = start;
   p->ranges[p->nranges].end = end;
   p->ranges[p->nranges].cursor = start;

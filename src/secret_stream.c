@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "grow.h"
 #include "noise.h"
 
 struct hc_ss {
@@ -75,17 +76,9 @@ static uint8_t *out_reserve(hc_ss *ss, size_t n) {
     ss->out_len -= ss->out_off;
     ss->out_off = 0;
   }
-  if (ss->out_cap - ss->out_len < n) {
-    size_t cap = ss->out_cap ? ss->out_cap : 256;
-    while (cap - ss->out_len < n) {
-      if (cap > SIZE_MAX / 2) return NULL;
-      cap *= 2;
-    }
-    uint8_t *p = realloc(ss->out, cap);
-    if (!p) return NULL;
-    ss->out = p;
-    ss->out_cap = cap;
-  }
+  if (n > SIZE_MAX - ss->out_len ||
+      hc_grow((void **)&ss->out, &ss->out_cap, ss->out_len + n, 1, 256))
+    return NULL;
   uint8_t *p = ss->out + ss->out_len;
   ss->out_len += n;
   return p;
@@ -303,14 +296,9 @@ int hc_ss_write(hc_ss *ss, const uint8_t *data, size_t len) {
     return rc ? ss_fail(ss, rc) : HC_OK;
   }
   /* queue until the handshake completes */
-  if (ss->pend_cap - ss->pend_len < 3 + len) {
-    size_t cap = ss->pend_cap ? ss->pend_cap : 256;
-    while (cap - ss->pend_len < 3 + len) cap *= 2;
-    uint8_t *p = realloc(ss->pend, cap);
-    if (!p) return HC_ERR_NOMEM;
-    ss->pend = p;
-    ss->pend_cap = cap;
-  }
+  if (len > SIZE_MAX - 3 - ss->pend_len ||
+      hc_grow((void **)&ss->pend, &ss->pend_cap, ss->pend_len + 3 + len, 1, 256))
+    return HC_ERR_NOMEM;
   put_u24(ss->pend + ss->pend_len, len);
   if (len) memcpy(ss->pend + ss->pend_len + 3, data, len);
   ss->pend_len += 3 + len;

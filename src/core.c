@@ -548,24 +548,25 @@ const uint8_t *hc_core_signature(const hc_core *c, size_t *len) {
   return c->tree.signature;
 }
 
+static int enc_manifest(hc_enc *e, const void *m) {
+  hc_manifest_encode(e, m);
+  return HC_OK;
+}
+
 const uint8_t *hc_core_manifest(const hc_core *c, size_t *len) {
   hc_core *mc = (hc_core *)c;
   if (!c->header.has_manifest) {
     if (len) *len = 0;
     return NULL;
   }
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  hc_manifest_encode(&e, &c->header.manifest);
-  uint8_t *buf = realloc(mc->manifest_buf, e.pos);
-  if (!buf) {
+  uint8_t *buf;
+  size_t n;
+  if (hc_encode_alloc(enc_manifest, &c->header.manifest, 0, 0, NULL, 0, &buf, &n)) {
     if (len) *len = 0;
     return NULL;
   }
+  free(mc->manifest_buf);
   mc->manifest_buf = buf;
-  size_t n = e.pos;
-  hc_enc_init(&e, buf, n);
-  hc_manifest_encode(&e, &c->header.manifest);
   if (len) *len = n;
   return buf;
 }
@@ -1364,6 +1365,8 @@ int hc__core_build_proof(hc_core *c, const hc_proof_request *req, hc_proof *p, u
   return HC_OK;
 }
 
+static int enc_data(hc_enc *e, const void *p) { return hc_msg_data_encode(e, p); }
+
 int hc_core_proof(hc_core *c, const hc_proof_request *req, uint64_t request_id, uint8_t **out,
                   size_t *out_len) {
   if (!c || !req || !out || !out_len) return HC_ERR_INVALID_ARG;
@@ -1373,22 +1376,7 @@ int hc_core_proof(hc_core *c, const hc_proof_request *req, uint64_t request_id, 
   int rc = hc__core_build_proof(c, req, &p, &value);
   if (rc) return rc;
   p.request = request_id;
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  rc = hc_msg_data_encode(&e, &p);
-  size_t n = e.pos;
-  uint8_t *buf = rc ? NULL : malloc(n ? n : 1);
-  if (!rc && !buf) rc = HC_ERR_NOMEM;
-  if (!rc) {
-    hc_enc_init(&e, buf, n);
-    rc = hc_msg_data_encode(&e, &p);
-  }
-  if (rc) {
-    free(buf);
-  } else {
-    *out = buf;
-    *out_len = n;
-  }
+  rc = hc_encode_alloc(enc_data, &p, 0, 0, NULL, 0, out, out_len);
   free(value);
   hc_proof_cleanup(&p);
   return rc;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "hypercore/common.h"
 
 #define NODE_MIN_BYTES 34 /* varint index + varint size + fixed32 hash */
@@ -33,26 +34,21 @@ static int encode_any(hc_enc *e, uint64_t type, const void *msg) {
   }
 }
 
+typedef struct any_msg {
+  uint64_t type;
+  const void *msg;
+} any_msg;
+
+static int enc_any(hc_enc *e, const void *item) {
+  const any_msg *a = item;
+  return encode_any(e, a->type, a->msg);
+}
+
 int hc_msg_encode_alloc(uint64_t type, const void *msg, uint8_t **out, size_t *len) {
   *out = NULL;
   *len = 0;
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  int rc = encode_any(&e, type, msg);
-  if (rc) return rc;
-  size_t n = e.pos;
-  uint8_t *buf = malloc(n ? n : 1);
-  if (!buf) return HC_ERR_NOMEM;
-  hc_enc_init(&e, buf, n);
-  rc = encode_any(&e, type, msg);
-  if (rc == HC_OK && e.pos != n) rc = HC_ERR_NOBUF;
-  if (rc) {
-    free(buf);
-    return rc;
-  }
-  *out = buf;
-  *len = n;
-  return HC_OK;
+  any_msg a = {type, msg};
+  return hc_encode_alloc(enc_any, &a, 0, 0, NULL, 0, out, len);
 }
 
 static int dec_done(hc_dec *d) { return d->err ? HC_ERR_DECODE : HC_OK; }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "encoding.h"
+#include "grow.h"
 
 /* Where the new copy goes: at 0 when it fits before the previous one, else after it (4 KiB
  * aligned), so the copy the oplog still points at is never overwritten. */
@@ -17,20 +18,21 @@ static uint64_t ext_position(size_t len, uint64_t ext_start, uint64_t ext_length
   return start;
 }
 
+static int enc_header(hc_enc *e, const void *h) {
+  hc_oplog_header_encode(e, h);
+  return HC_OK;
+}
+
 int hc_oplog_ext_write(hc_storage *file, const hc_oplog_header *h, bool sync, uint64_t *ext_start,
                        uint64_t *ext_length, hc_oplog_header *ptr) {
   hc_oplog_header full = *h;
   full.external = false;
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  hc_oplog_header_encode(&e, &full);
-  size_t len = e.pos;
-  uint8_t *buf = malloc(len);
-  if (!buf) return HC_ERR_NOMEM;
-  hc_enc_init(&e, buf, len);
-  hc_oplog_header_encode(&e, &full);
+  uint8_t *buf;
+  size_t len;
+  int rc = hc_encode_alloc(enc_header, &full, 0, 0, NULL, 0, &buf, &len);
+  if (rc) return rc;
   uint64_t start = ext_position(len, *ext_start, *ext_length);
-  int rc = hc_storage_write(file, start, buf, len);
+  rc = hc_storage_write(file, start, buf, len);
   free(buf);
   if (!rc && sync) rc = hc_storage_sync(file); /* before the oplog points at it */
   if (rc) return rc;

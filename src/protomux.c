@@ -328,6 +328,21 @@ bool hc_mux_opened(const hc_mux *mux, const char *protocol, const uint8_t *id, s
   return false;
 }
 
+/* The open frame body: varint localId, string protocol, optionalBuffer id, raw handshake. */
+typedef struct open_frame {
+  uint64_t lid;
+  const hc_mux_channel_opts *o;
+} open_frame;
+
+static int enc_open(hc_enc *e, const void *item) {
+  const open_frame *f = item;
+  hc_enc_uint(e, f->lid);
+  hc_enc_string(e, f->o->protocol, strlen(f->o->protocol));
+  hc_enc_buffer(e, f->o->id, f->o->id_len);
+  if (f->o->handshake_len) hc_enc_raw(e, f->o->handshake, f->o->handshake_len);
+  return HC_OK;
+}
+
 int hc_mux_open_channel(hc_mux *mux, const hc_mux_channel_opts *o, hc_mux_channel **out) {
   if (out) *out = NULL;
   if (!o || !o->protocol || (o->id_len && !o->id) || (o->handshake_len && !o->handshake) ||
@@ -355,26 +370,16 @@ int hc_mux_open_channel(hc_mux *mux, const hc_mux_channel_opts *o, hc_mux_channe
   /* the id we will take, and the open frame body:
    * varint localId, string protocol, optionalBuffer id, raw handshake */
   uint64_t lid = mux->nfree > 0 ? mux->free_ids[mux->nfree - 1] : (uint64_t)mux->nlocal + 1;
-  size_t plen = strlen(o->protocol);
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  hc_enc_uint(&e, lid);
-  hc_enc_string(&e, o->protocol, plen);
-  hc_enc_buffer(&e, o->id, o->id_len);
-  size_t n = e.pos + o->handshake_len;
-  uint8_t *body = ok ? malloc(n) : NULL;
-  if (!body ||
+  open_frame of = {lid, o};
+  uint8_t *body = NULL;
+  size_t n;
+  if (!ok || hc_encode_alloc(enc_open, &of, 0, 0, NULL, 0, &body, &n) ||
       hc_grow((void **)&mux->local, &mux->local_cap, mux->nlocal + 1, sizeof *mux->local, 8) ||
       hc_grow((void **)&mux->outgoing, &mux->out_cap, mux->nout + 1, sizeof *mux->outgoing, 8)) {
     free(body);
     free_channel(ch);
     return HC_ERR_NOMEM;
   }
-  hc_enc_init(&e, body, n);
-  hc_enc_uint(&e, lid);
-  hc_enc_string(&e, o->protocol, plen);
-  hc_enc_buffer(&e, o->id, o->id_len);
-  if (o->handshake_len) hc_enc_raw(&e, o->handshake, o->handshake_len);
 
   /* commit: nothing below fails before the frame is sent */
   enter(mux);

@@ -176,25 +176,20 @@ static bool peer_downloading(const rpeer *p) {
 
 /* ---- sending ---- */
 
-typedef int (*enc_fn)(hc_enc *e, const void *m);
+typedef hc_encode_fn enc_fn;
 
 static int send_msg(rpeer *p, uint64_t type, enc_fn fn, const void *m) {
   hc_replicator *r = p->r;
   if (!p->ch || p->closed || r->err) return HC_OK;
-  hc_enc e;
-  uint8_t stack[256];
-  hc_enc_init(&e, NULL, 0);
-  fn(&e, m);
-  size_t n = e.pos;
-  uint8_t *buf = n <= sizeof stack ? stack : malloc(n);
-  if (!buf) {
+  uint8_t stack[256], *buf = NULL;
+  size_t n;
+  int rc = hc_encode_alloc(fn, m, 0, 0, stack, sizeof stack, &buf, &n);
+  if (rc == HC_ERR_NOMEM) {
     fail(r, HC_ERR_NOMEM, "out of memory");
     return HC_ERR_NOMEM;
   }
-  hc_enc_init(&e, buf, n);
-  int rc = fn(&e, m);
   if (!rc) rc = hc_mux_send(r->mux, p->ch, type, buf, n);
-  if (buf != stack) free(buf);
+  if (buf && buf != stack) free(buf);
   if (rc && rc != HC_ERR_CLOSED) fail(r, rc, "send failed: %s", hc_strerror(rc));
   return rc;
 }
@@ -202,6 +197,19 @@ static int send_msg(rpeer *p, uint64_t type, enc_fn fn, const void *m) {
 static int enc_sync(hc_enc *e, const void *m) { return hc_msg_sync_encode(e, m); }
 static int enc_request(hc_enc *e, const void *m) { return hc_msg_request_encode(e, m); }
 static int enc_data(hc_enc *e, const void *m) { return hc_msg_data_encode(e, m); }
+static int enc_extension(hc_enc *e, const void *m) { return hc_msg_extension_encode(e, m); }
+
+/* A `bitfield` message straight from little-endian words. */
+typedef struct bitfield_words {
+  uint64_t start;
+  const uint32_t *words;
+  size_t n;
+} bitfield_words;
+
+static int enc_bitfield_words(hc_enc *e, const void *item) {
+  const bitfield_words *b = item;
+  return hc_msg_bitfield_encode_words(e, b->start, b->words, b->n);
+}
 static int enc_no_data(hc_enc *e, const void *m) { return hc_msg_no_data_encode(e, m); }
 static int enc_want(hc_enc *e, const void *m) { return hc_msg_want_encode(e, m); }
 static int enc_range(hc_enc *e, const void *m) { return hc_msg_range_encode(e, m); }
@@ -803,15 +811,11 @@ static void answer_want(rpeer *p, const hc_msg_want *m) {
       }
     }
     if (any) {
-      hc_enc e;
-      hc_enc_init(&e, NULL, 0);
-      hc_msg_bitfield_encode_words(&e, base, words, nwords);
-      size_t n = e.pos;
-      uint8_t *buf = malloc(n);
-      if (buf) {
-        hc_enc_init(&e, buf, n);
-        hc_msg_bitfield_encode_words(&e, base, words, nwords);
-        if (!e.err) hc_mux_send(p->r->mux, p->ch, HC_MSG_BITFIELD, buf, n);
+      bitfield_words bw = {base, words, nwords};
+      uint8_t *buf;
+      size_t n;
+      if (!hc_encode_alloc(enc_bitfield_words, &bw, 0, 0, NULL, 0, &buf, &n)) {
+        hc_mux_send(p->r->mux, p->ch, HC_MSG_BITFIELD, buf, n);
         free(buf);
       }
     }
@@ -937,15 +941,11 @@ int hc_replicator_send_extension(hc_replicator *r, hc_core *core, const char *na
   m.name_len = same ? 0 : nl;
   m.message = msg;
   m.message_len = len;
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  hc_msg_extension_encode(&e, &m);
-  size_t n = e.pos;
-  uint8_t *buf = malloc(n);
-  if (!buf) return HC_ERR_NOMEM;
-  hc_enc_init(&e, buf, n);
-  int rc = hc_msg_extension_encode(&e, &m);
-  if (!rc) rc = hc_mux_send(r->mux, p->ch, HC_MSG_EXTENSION, buf, n);
+  uint8_t *buf;
+  size_t n;
+  int rc = hc_encode_alloc(enc_extension, &m, 0, 0, NULL, 0, &buf, &n);
+  if (rc) return rc;
+  rc = hc_mux_send(r->mux, p->ch, HC_MSG_EXTENSION, buf, n);
   free(buf);
   if (rc) return rc;
   if (!same) {

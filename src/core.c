@@ -278,7 +278,7 @@ static int opts_manifest(const hc_core_opts *o, hc_manifest *m) {
 static int create_header(hc_core *c, const hc_core_opts *o) {
   hc_oplog_header *h = &c->header;
   memset(h, 0, sizeof *h);
-  uint8_t pk[32], sk[64];
+  uint8_t pk[HC_KEY_BYTES], sk[HC_SECRET_KEY_BYTES];
   hc_manifest man;
   bool have_pair = false, custom = o->manifest != NULL;
   if (custom) {
@@ -286,7 +286,7 @@ static int create_header(hc_core *c, const hc_core_opts *o) {
     if (rc) return rc;
   }
   if (o->secret_key) {
-    memcpy(sk, o->secret_key, 64);
+    memcpy(sk, o->secret_key, HC_SECRET_KEY_BYTES);
     hc_crypto_sk_to_pk(pk, sk);
     have_pair = true;
   } else if (o->seed) {
@@ -298,14 +298,14 @@ static int create_header(hc_core *c, const hc_core_opts *o) {
   }
   bool non_compat = custom || (have_pair && o->non_compat);
   if (have_pair) {
-    if (!non_compat && o->key && memcmp(o->key, pk, 32) != 0) {
+    if (!non_compat && o->key && memcmp(o->key, pk, HC_KEY_BYTES) != 0) {
       hc_crypto_wipe(sk, sizeof sk);
       return HC_ERR_KEY_MISMATCH; /* compat: the key must be the public key */
     }
     h->has_keypair = true;
-    memcpy(h->public_key, pk, 32);
+    memcpy(h->public_key, pk, HC_KEY_BYTES);
     h->has_secret_key = true;
-    memcpy(h->secret_key, sk, 64);
+    memcpy(h->secret_key, sk, HC_SECRET_KEY_BYTES);
     hc_crypto_wipe(sk, sizeof sk);
   }
   if (non_compat) {
@@ -315,13 +315,13 @@ static int create_header(hc_core *c, const hc_core_opts *o) {
     h->manifest = man;
     int rc = hc_manifest_hash(&man, h->key);
     if (rc) return rc;
-    if (o->key && memcmp(o->key, h->key, 32) != 0) return HC_ERR_KEY_MISMATCH;
+    if (o->key && memcmp(o->key, h->key, HC_KEY_BYTES) != 0) return HC_ERR_KEY_MISMATCH;
   } else if (have_pair) {
     h->has_manifest = true;
     hc_manifest_default(&h->manifest, pk);
-    memcpy(h->key, pk, 32);
+    memcpy(h->key, pk, HC_KEY_BYTES);
   } else {
-    memcpy(h->key, o->key, 32); /* a clone: the manifest arrives with the first proof */
+    memcpy(h->key, o->key, HC_KEY_BYTES); /* a clone: the manifest arrives with the first proof */
   }
   return flush_header(c, c->durable);
 }
@@ -383,7 +383,7 @@ static int do_open(hc_core *c, const hc_core_opts *o) {
     if (!rc && c->durable) rc = sync_all(c); /* a created core is acknowledged by the open */
     if (rc) return rc;
   }
-  if (o->key && memcmp(o->key, c->header.key, 32) != 0) return HC_ERR_KEY_MISMATCH;
+  if (o->key && memcmp(o->key, c->header.key, HC_KEY_BYTES) != 0) return HC_ERR_KEY_MISMATCH;
   bool adopted_manifest = false;
   if (o->manifest && has_header) { /* an existing core: the manifest must be its own */
     hc_manifest m;
@@ -400,7 +400,7 @@ static int do_open(hc_core *c, const hc_core_opts *o) {
   c->compat = c->header.has_manifest && hc_manifest_is_compat(&c->header.manifest, c->header.key);
   if (c->header.has_manifest && c->header.manifest.has_prologue) {
     c->tree.has_prologue = true;
-    memcpy(c->tree.prologue_hash, c->header.manifest.prologue_hash, 32);
+    memcpy(c->tree.prologue_hash, c->header.manifest.prologue_hash, HC_HASH_BYTES);
     c->tree.prologue_length = c->header.manifest.prologue_length;
   }
   if (!c->tree_ready) {
@@ -536,9 +536,10 @@ uint64_t hc_core_contiguous_length(const hc_core *c) {
 
 bool hc_core_writable(const hc_core *c) {
   if (!c->header.has_secret_key) return false;
-  if (!c->header.has_manifest) return memcmp(c->header.public_key, c->header.key, 32) == 0;
+  if (!c->header.has_manifest)
+    return memcmp(c->header.public_key, c->header.key, HC_KEY_BYTES) == 0;
   for (size_t i = 0; i < c->header.manifest.nsigners; i++)
-    if (memcmp(c->header.manifest.signers[i].public_key, c->header.public_key, 32) == 0)
+    if (memcmp(c->header.manifest.signers[i].public_key, c->header.public_key, HC_KEY_BYTES) == 0)
       return c->header.manifest.quorum <= 1; /* multisig: one key pair alone cannot sign */
   return false;
 }
@@ -573,7 +574,7 @@ const uint8_t *hc_core_manifest(const hc_core *c, size_t *len) {
 
 int hc_core_public_key(const hc_core *c, uint8_t out[HC_KEY_BYTES]) {
   if (!c->header.has_keypair) return HC_ERR_NOT_FOUND;
-  memcpy(out, c->header.public_key, 32);
+  memcpy(out, c->header.public_key, HC_KEY_BYTES);
   return HC_OK;
 }
 
@@ -588,7 +589,7 @@ static int sign_batch(hc_core *c, hc_merkle_batch *b) {
     c->compat = true;
     c->manifest_flushed = false;
   }
-  uint8_t hash[32], sig[128];
+  uint8_t hash[HC_HASH_BYTES], sig[128];
   size_t siglen;
   hc_merkle_batch_hash(b, hash);
   int rc = hc_manifest_sign(&c->header.manifest, c->header.key, hash, b->length, b->fork,
@@ -803,11 +804,11 @@ static int read_block_at(hc_core *c, uint64_t index, uint64_t off, uint64_t sz, 
   if (rc == HC_ERR_SHORT_READ) return HC_ERR_CORRUPT;
   if (rc) return rc;
   hc_node leaf;
-  uint8_t h[32];
+  uint8_t h[HC_HASH_BYTES];
   rc = hc_merkle_get(&c->tree, 2 * index, &leaf);
   if (rc) return rc == HC_ERR_NOT_FOUND ? HC_ERR_CORRUPT : rc;
   hc_crypto_leaf(h, buf, (size_t)sz);
-  if (memcmp(h, leaf.hash, 32) != 0) return HC_ERR_BAD_CHECKSUM;
+  if (memcmp(h, leaf.hash, HC_HASH_BYTES) != 0) return HC_ERR_BAD_CHECKSUM;
   return HC_OK;
 }
 
@@ -899,7 +900,8 @@ static int verify_path(hc_core *c, const hc_node *node) {
   for (;;) {
     for (size_t r = 0; r < c->tree.nroots; r++) {
       if (c->tree.roots[r].index == cur.index)
-        return memcmp(c->tree.roots[r].hash, cur.hash, 32) == 0 && c->tree.roots[r].size == cur.size
+        return memcmp(c->tree.roots[r].hash, cur.hash, HC_HASH_BYTES) == 0 &&
+                       c->tree.roots[r].size == cur.size
                    ? HC_OK
                    : HC_ERR_BAD_CHECKSUM;
     }
@@ -1174,9 +1176,9 @@ int hc_core_verify(hc_core *c, uint64_t *bad_index) {
       return HC_ERR_BAD_CHECKSUM;
     }
     if (a || b) return a ? a : b;
-    uint8_t h[32];
+    uint8_t h[HC_HASH_BYTES];
     hc_crypto_parent(h, &l, &r);
-    if (memcmp(h, p.hash, 32) != 0 || p.size != l.size + r.size) {
+    if (memcmp(h, p.hash, HC_HASH_BYTES) != 0 || p.size != l.size + r.size) {
       if (bad_index) *bad_index = hc_ft_left_span(i) / 2;
       return HC_ERR_BAD_CHECKSUM;
     }
@@ -1184,7 +1186,7 @@ int hc_core_verify(hc_core *c, uint64_t *bad_index) {
   for (size_t r = 0; r < c->tree.nroots; r++) {
     hc_node n;
     rc = hc_merkle_get(&c->tree, c->tree.roots[r].index, &n);
-    if (rc || memcmp(n.hash, c->tree.roots[r].hash, 32) != 0) {
+    if (rc || memcmp(n.hash, c->tree.roots[r].hash, HC_HASH_BYTES) != 0) {
       if (bad_index) *bad_index = hc_ft_left_span(c->tree.roots[r].index) / 2;
       return HC_ERR_BAD_CHECKSUM;
     }
@@ -1419,14 +1421,14 @@ static void adopt_manifest(hc_core *c, const hc_manifest *m) {
   c->compat = hc_manifest_is_compat(m, c->header.key);
   c->manifest_flushed = false;
   if (c->encrypted && !c->encryption.is_block_key && c->encryption.compat != c->compat) {
-    uint8_t k[32];
-    memcpy(k, c->encryption.key, 32);
+    uint8_t k[HC_KEY_BYTES];
+    memcpy(k, c->encryption.key, HC_KEY_BYTES);
     hc_block_encryption_init(&c->encryption, k, c->header.key, c->compat, false);
-    hc_crypto_wipe(k, 32);
+    hc_crypto_wipe(k, HC_KEY_BYTES);
   }
   if (m->has_prologue) {
     c->tree.has_prologue = true;
-    memcpy(c->tree.prologue_hash, m->prologue_hash, 32);
+    memcpy(c->tree.prologue_hash, m->prologue_hash, HC_HASH_BYTES);
     c->tree.prologue_length = m->prologue_length;
   }
 }

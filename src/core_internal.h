@@ -20,7 +20,7 @@ struct hc_core {
   hc_merkle tree;
   hc_bitfield bitfield;
   bool tree_inited, bitfield_inited, header_inited, tree_ready;
-  uint8_t discovery_key[32];
+  uint8_t discovery_key[HC_KEY_BYTES];
   bool compat, readonly, durable;
   bool failed;       /* memory and storage diverged after an error: reopen */
   bool signature_ok; /* current signature checked */

@@ -578,9 +578,9 @@ static int verify_upgrade(hc_merkle *m, const hc_proof *p, const hc_node *block_
   }
 
   if (m->has_prologue && b->length == m->prologue_length) {
-    uint8_t h[32];
+    uint8_t h[HC_HASH_BYTES];
     hc_merkle_batch_hash(b, h);
-    if (memcmp(h, m->prologue_hash, 32) != 0) return HC_ERR_BAD_PROOF; /* Invalid hash */
+    if (memcmp(h, m->prologue_hash, HC_HASH_BYTES) != 0) return HC_ERR_BAD_PROOF; /* Invalid hash */
   }
 
   const hc_node *extra = p->upgrade_additional;
@@ -629,7 +629,7 @@ static int verify(hc_merkle *m, const hc_proof *p, hc_merkle_verify_sig_cb verif
      * too few nodes, or a node it counted on has not arrived yet) */
     if (rc == HC_ERR_NOT_FOUND) return HC_ERR_NOT_AVAILABLE;
     if (rc) return rc;
-    if (memcmp(stored.hash, unverified.hash, 32) != 0 || stored.size != unverified.size)
+    if (memcmp(stored.hash, unverified.hash, HC_HASH_BYTES) != 0 || stored.size != unverified.size)
       return HC_ERR_BAD_PROOF; /* Invalid checksum */
   }
 
@@ -662,8 +662,8 @@ static const hc_node *patch_get(const hc_node *patch, size_t n, uint64_t index) 
 
 #define PATCH_MAX_UPGRADE 256
 
-int hc_merkle_patch_hash(const hc_node *roots, size_t nroots, uint64_t length,
-                         const hc_node *patch, size_t npatch, uint64_t add, uint8_t hash[32]) {
+int hc_merkle_patch_hash(const hc_node *roots, size_t nroots, uint64_t length, const hc_node *patch,
+                         size_t npatch, uint64_t add, uint8_t hash[HC_HASH_BYTES]) {
   if (!add || length > HC_LIMIT_LENGTH || add > HC_LIMIT_LENGTH - length) return HC_ERR_BAD_SIGNATURE;
   if (!nodes_sane(patch, npatch)) return HC_ERR_BAD_SIGNATURE;
   /* generateUpgrade(patch, length, add) */

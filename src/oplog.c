@@ -99,11 +99,11 @@ void hc_oplog_header_encode(hc_enc *e, const hc_oplog_header *h) {
     return;
   }
   hc_enc_uint(e, (h->has_manifest ? 2u : 0u) | (h->has_keypair ? 4u : 0u));
-  hc_enc_raw(e, h->key, 32);
+  hc_enc_raw(e, h->key, HC_KEY_BYTES);
   if (h->has_manifest) hc_manifest_encode(e, &h->manifest);
   if (h->has_keypair) {
-    hc_enc_buffer(e, h->public_key, 32);
-    hc_enc_buffer(e, h->has_secret_key ? h->secret_key : NULL, 64);
+    hc_enc_buffer(e, h->public_key, HC_KEY_BYTES);
+    hc_enc_buffer(e, h->has_secret_key ? h->secret_key : NULL, HC_SECRET_KEY_BYTES);
   }
   hc_enc_uint(e, h->n_user_data);
   for (size_t i = 0; i < h->n_user_data; i++) {
@@ -112,7 +112,7 @@ void hc_oplog_header_encode(hc_enc *e, const hc_oplog_header *h) {
   }
   hc_enc_uint(e, h->fork);
   hc_enc_uint(e, h->length);
-  hc_enc_buffer(e, h->has_root_hash ? h->root_hash : NULL, 32);
+  hc_enc_buffer(e, h->has_root_hash ? h->root_hash : NULL, HC_HASH_BYTES);
   hc_enc_buffer(e, h->signature, h->signature_len);
   hc_enc_uint(e, h->n_reorgs);
   for (size_t i = 0; i < h->n_reorgs; i++) {
@@ -128,12 +128,12 @@ static int dec_keypair(hc_dec *d, hc_oplog_header *h) {
   const uint8_t *pk = hc_dec_buffer(d, &pl);
   const uint8_t *sk = hc_dec_buffer(d, &sl);
   if (d->err) return d->err;
-  if (pl != 32 || (sl != 0 && sl != 64)) return d->err = HC_ERR_DECODE;
+  if (pl != HC_KEY_BYTES || (sl != 0 && sl != HC_SECRET_KEY_BYTES)) return d->err = HC_ERR_DECODE;
   h->has_keypair = true;
-  memcpy(h->public_key, pk, 32);
-  if (sl == 64) {
+  memcpy(h->public_key, pk, HC_KEY_BYTES);
+  if (sl == HC_SECRET_KEY_BYTES) {
     h->has_secret_key = true;
-    memcpy(h->secret_key, sk, 64);
+    memcpy(h->secret_key, sk, HC_SECRET_KEY_BYTES);
   }
   return HC_OK;
 }
@@ -145,10 +145,10 @@ static int dec_tree_and_hints(hc_dec *d, hc_oplog_header *h) {
   const uint8_t *rh = hc_dec_buffer(d, &rl);
   const uint8_t *sig = hc_dec_buffer(d, &sl);
   if (d->err) return d->err;
-  if (rl != 0 && rl != 32) return d->err = HC_ERR_DECODE;
+  if (rl != 0 && rl != HC_HASH_BYTES) return d->err = HC_ERR_DECODE;
   if (rl) {
     h->has_root_hash = true;
-    memcpy(h->root_hash, rh, 32);
+    memcpy(h->root_hash, rh, HC_HASH_BYTES);
   }
   if (sl && hc_oplog_header_set_signature(h, sig, sl)) return d->err = HC_ERR_NOMEM;
   return HC_OK;
@@ -198,14 +198,14 @@ int hc_oplog_header_decode(const uint8_t *buf, size_t len, hc_oplog_header *h) {
     if (dec_user_data(&d, h) || dec_tree_and_hints(&d, h) || dec_keypair(&d, h) ||
         dec_hints(&d, h))
       goto fail;
-    memcpy(h->key, h->public_key, 32);
+    memcpy(h->key, h->public_key, HC_KEY_BYTES);
     h->has_manifest = true;
     memset(&h->manifest, 0, sizeof h->manifest);
     h->manifest.version = 0;
     h->manifest.quorum = 1;
     h->manifest.nsigners = 1;
-    memcpy(h->manifest.signers[0].namespace_, HC_NS_DEFAULT, 32);
-    memcpy(h->manifest.signers[0].public_key, h->public_key, 32);
+    memcpy(h->manifest.signers[0].namespace_, HC_NS_DEFAULT, HC_HASH_BYTES);
+    memcpy(h->manifest.signers[0].public_key, h->public_key, HC_KEY_BYTES);
     if (!h->has_secret_key) h->has_keypair = true;
     return HC_OK;
   }
@@ -218,7 +218,7 @@ int hc_oplog_header_decode(const uint8_t *buf, size_t len, hc_oplog_header *h) {
     if (d.err) goto fail;
     return HC_OK;
   }
-  hc_dec_fixed(&d, h->key, 32);
+  hc_dec_fixed(&d, h->key, HC_KEY_BYTES);
   if (d.err) goto fail;
   if (flags & 2) {
     h->has_manifest = true;
@@ -246,7 +246,7 @@ void hc_oplog_entry_encode(hc_enc *e, const hc_oplog_entry *en) {
     for (size_t i = 0; i < en->nnodes; i++) {
       hc_enc_uint(e, en->nodes[i].index);
       hc_enc_uint(e, en->nodes[i].size);
-      hc_enc_raw(e, en->nodes[i].hash, 32);
+      hc_enc_raw(e, en->nodes[i].hash, HC_HASH_BYTES);
     }
   }
   if (en->has_upgrade) {
@@ -286,7 +286,7 @@ int hc_oplog_entry_decode(const uint8_t *buf, size_t len, hc_oplog_entry *en,
       for (uint64_t i = 0; i < n; i++) {
         nodes[i].index = hc_dec_uint(&d);
         nodes[i].size = hc_dec_uint(&d);
-        hc_dec_fixed(&d, nodes[i].hash, 32);
+        hc_dec_fixed(&d, nodes[i].hash, HC_HASH_BYTES);
       }
       *nodes_owned = nodes;
       en->nodes = nodes;

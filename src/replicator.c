@@ -111,7 +111,7 @@ typedef struct rpeer {
 struct hc_replicator {
   hc_ss *ss; /* NULL in pre-authenticated mode (preauth.h): the transport is `pre` */
   struct {
-    uint8_t handshake_hash[64], remote_pk[32];
+    uint8_t handshake_hash[HC_HANDSHAKE_HASH_BYTES], remote_pk[HC_KEY_BYTES];
     hc_msgq out; /* whole messages to send */
   } pre;
   hc_mux *mux;
@@ -157,9 +157,9 @@ static rpeer *find_peer(const hc_replicator *r, const hc_core *core) {
   return NULL;
 }
 
-static rpeer *find_peer_by_discovery_key(const hc_replicator *r, const uint8_t dk[32]) {
+static rpeer *find_peer_by_discovery_key(const hc_replicator *r, const uint8_t dk[HC_KEY_BYTES]) {
   for (size_t i = 0; i < r->npeers; i++)
-    if (memcmp(hc_core_discovery_key(r->peers[i]->core), dk, 32) == 0) return r->peers[i];
+    if (memcmp(hc_core_discovery_key(r->peers[i]->core), dk, HC_KEY_BYTES) == 0) return r->peers[i];
   return NULL;
 }
 
@@ -959,12 +959,13 @@ int hc_replicator_send_extension(hc_replicator *r, hc_core *core, const char *na
 
 /* ---- mux callbacks ---- */
 
-static void capability(hc_replicator *r, bool initiator_role, const uint8_t key[32],
-                       uint8_t out[32]) {
-  hc_buf parts[2] = {{initiator_role ? HC_NS_REPLICATE_INITIATOR : HC_NS_REPLICATE_RESPONDER, 32},
-                     {key, 32}};
+static void capability(hc_replicator *r, bool initiator_role, const uint8_t key[HC_KEY_BYTES],
+                       uint8_t out[HC_HASH_BYTES]) {
+  hc_buf parts[2] = {
+      {initiator_role ? HC_NS_REPLICATE_INITIATOR : HC_NS_REPLICATE_RESPONDER, HC_HASH_BYTES},
+      {key, HC_KEY_BYTES}};
   const uint8_t *hh = r->ss ? hc_ss_handshake_hash(r->ss) : r->pre.handshake_hash;
-  hc_crypto_hash_parts(out, parts, 2, hh, 64);
+  hc_crypto_hash_parts(out, parts, 2, hh, HC_HANDSHAKE_HASH_BYTES);
 }
 
 static int mux_send_frame(void *user, const uint8_t *frame, size_t len) {
@@ -985,9 +986,9 @@ static int mux_on_open(void *user, hc_mux_channel *ch, const uint8_t *hs, size_t
     fail(r, HC_ERR_DECODE, "malformed channel handshake");
     return HC_ERR_DECODE;
   }
-  uint8_t expected[32];
+  uint8_t expected[HC_HASH_BYTES];
   capability(r, !r->initiator, hc_core_key(p->core), expected);
-  if (hc_crypto_memcmp(expected, h.capability, 32) != 0) {
+  if (hc_crypto_memcmp(expected, h.capability, HC_HASH_BYTES) != 0) {
     fail(r, HC_ERR_PROTOCOL, "remote sent an invalid replication capability");
     return HC_ERR_PROTOCOL;
   }
@@ -1159,7 +1160,7 @@ static int send_open(hc_replicator *r, rpeer *p) {
   o.aliases = aliases;
   o.naliases = 1;
   o.id = hc_core_discovery_key(p->core);
-  o.id_len = 32;
+  o.id_len = HC_KEY_BYTES;
   o.handshake = hs;
   o.handshake_len = e.pos;
   o.user = p;
@@ -1177,14 +1178,14 @@ static int mux_on_unknown_open(void *user, hc_mux *mux, const char *protocol, si
   hc_replicator *r = user;
   bool ours = (plen == strlen(HC_PROTOCOL_NAME) && memcmp(protocol, HC_PROTOCOL_NAME, plen) == 0) ||
               (plen == strlen(HC_PROTOCOL_ALIAS) && memcmp(protocol, HC_PROTOCOL_ALIAS, plen) == 0);
-  if (!ours || id_len != 32) return HC_OK; /* reject */
+  if (!ours || id_len != HC_KEY_BYTES) return HC_OK; /* reject */
   rpeer *known = find_peer_by_discovery_key(r, id);
   /* already paired (a second open for the same core): rejected, as _makePeer's onnochannel */
   if (known) return known->ch ? HC_OK : reopen_channel(r, known);
   if (!r->cb.on_discovery_key) return HC_OK;
   hc_core *core = r->cb.on_discovery_key(r->user, r, id);
   if (!core) return HC_OK;
-  if (memcmp(hc_core_discovery_key(core), id, 32) != 0) return HC_OK;
+  if (memcmp(hc_core_discovery_key(core), id, HC_KEY_BYTES) != 0) return HC_OK;
   int rc = hc_replicator_add_core(r, core);
   if (rc == HC_OK) find_peer(r, core)->on_demand = true;
   return rc == HC_ERR_EXISTS ? HC_OK : rc;
@@ -1199,7 +1200,8 @@ static void ss_on_message(void *user, const uint8_t *data, size_t len) {
   if (rc && !r->err) fail(r, rc, "bad protomux frame: %s", hc_strerror(rc));
 }
 
-static void ss_on_handshake(void *user, const uint8_t rpk[32], const uint8_t hh[64]) {
+static void ss_on_handshake(void *user, const uint8_t rpk[HC_KEY_BYTES],
+                            const uint8_t hh[HC_HANDSHAKE_HASH_BYTES]) {
   hc_replicator *r = user;
   r->handshake_done = true;
   if (r->cb.on_handshake) r->cb.on_handshake(r->user, r, rpk);
@@ -1291,8 +1293,8 @@ int hc_replicator_new(hc_replicator **out, const hc_replicator_opts *opts,
   r->handshake_timeout_ms = opts->version >= 2 && opts->handshake_timeout_ms
                                 ? opts->handshake_timeout_ms
                                 : HANDSHAKE_TIMEOUT_MS;
-  uint8_t sk[64], pk[32];
-  if (opts->static_secret_key) memcpy(sk, opts->static_secret_key, 64);
+  uint8_t sk[HC_SECRET_KEY_BYTES], pk[HC_KEY_BYTES];
+  if (opts->static_secret_key) memcpy(sk, opts->static_secret_key, HC_SECRET_KEY_BYTES);
   else hc_crypto_keypair(pk, sk);
   hc_ss_opts so;
   memset(&so, 0, sizeof so);
@@ -1335,8 +1337,8 @@ int hc_replicator_new_preauth(hc_replicator **out, const hc_preauth_opts *opts,
   r->timeout_ms = UINT64_MAX;
   r->handshake_timeout_ms = UINT64_MAX;
   r->max_inflight = opts->max_inflight ? opts->max_inflight : 512;
-  memcpy(r->pre.handshake_hash, opts->handshake_hash, 64);
-  memcpy(r->pre.remote_pk, opts->remote_public_key, 32);
+  memcpy(r->pre.handshake_hash, opts->handshake_hash, HC_HANDSHAKE_HASH_BYTES);
+  memcpy(r->pre.remote_pk, opts->remote_public_key, HC_KEY_BYTES);
   r->handshake_done = true;
   int rc = setup_mux(r);
   if (rc) {

@@ -16,9 +16,9 @@ struct hc_ss {
   int hs_done;
   int in_feed;
   hc_noise noise;
-  uint8_t pk[32];
-  uint8_t hash[64];
-  uint8_t remote_pk[32];
+  uint8_t pk[HC_KEY_BYTES];
+  uint8_t hash[HC_SS_HASH_BYTES];
+  uint8_t remote_pk[HC_KEY_BYTES];
   hc_crypto_ss_state tx, rx;
   int has_fixed_header;
   uint8_t fixed_header[HC_CRYPTO_SS_HEADERBYTES];
@@ -52,9 +52,10 @@ static size_t get_u24(const uint8_t *p) {
   return (size_t)p[0] | ((size_t)p[1] << 8) | ((size_t)p[2] << 16);
 }
 
-void hc_ss_stream_id(uint8_t out[32], const uint8_t handshake_hash[64], int initiator) {
-  hc_crypto_blake2b(out, 32, initiator ? HC_NS_SS_INITIATOR : HC_NS_SS_RESPONDER, 32,
-                    handshake_hash, 64);
+void hc_ss_stream_id(uint8_t out[HC_HASH_BYTES], const uint8_t handshake_hash[HC_SS_HASH_BYTES],
+                     int initiator) {
+  hc_crypto_blake2b(out, HC_HASH_BYTES, initiator ? HC_NS_SS_INITIATOR : HC_NS_SS_RESPONDER,
+                    HC_HASH_BYTES, handshake_hash, HC_SS_HASH_BYTES);
 }
 
 static int ss_fail(hc_ss *ss, int err) {
@@ -108,7 +109,7 @@ static int send_handshake_message(hc_ss *ss) {
 
 /* Our side of the handshake is done: stream header, queued writes, then the callback. */
 static int on_noise_complete(hc_ss *ss) {
-  memcpy(ss->hash, ss->noise.hash, 64);
+  memcpy(ss->hash, ss->noise.hash, HC_SS_HASH_BYTES);
   memcpy(ss->remote_pk, ss->noise.rs, 32);
   ss->hs_done = 1;
   uint8_t *p = out_reserve(ss, 3 + HC_SS_HEADER_MSG_BYTES);
@@ -116,12 +117,12 @@ static int on_noise_complete(hc_ss *ss) {
   put_u24(p, HC_SS_HEADER_MSG_BYTES);
   hc_ss_stream_id(p + 3, ss->hash, ss->initiator);
   if (ss->has_fixed_header) {
-    memcpy(p + 3 + 32, ss->fixed_header, HC_CRYPTO_SS_HEADERBYTES);
+    memcpy(p + 3 + HC_HASH_BYTES, ss->fixed_header, HC_CRYPTO_SS_HEADERBYTES);
     /* init_pull(key, header) builds exactly the state init_push(key) -> header would build */
     int rc = hc_crypto_ss_init_pull(&ss->tx, ss->fixed_header, ss->noise.tx);
     if (rc) return rc;
   } else {
-    hc_crypto_ss_init_push(&ss->tx, p + 3 + 32, ss->noise.tx);
+    hc_crypto_ss_init_push(&ss->tx, p + 3 + HC_HASH_BYTES, ss->noise.tx);
   }
   ss->state = HC_SS_OPEN;
   /* flush writes queued during the handshake */
@@ -139,8 +140,8 @@ static int on_noise_complete(hc_ss *ss) {
   return HC_OK;
 }
 
-int hc_ss_new(hc_ss **out, int is_initiator, const uint8_t *pk, const uint8_t sk[64],
-              const hc_ss_opts *opts) {
+int hc_ss_new(hc_ss **out, int is_initiator, const uint8_t *pk,
+              const uint8_t sk[HC_SECRET_KEY_BYTES], const hc_ss_opts *opts) {
   if (!out || !sk) return HC_ERR_INVALID_ARG;
   *out = NULL;
   if (hc_crypto_init()) return HC_ERR_IO;
@@ -165,7 +166,7 @@ int hc_ss_new(hc_ss **out, int is_initiator, const uint8_t *pk, const uint8_t sk
     hc_ss_free(ss);
     return rc;
   }
-  memcpy(ss->pk, ss->noise.s_pk, 32);
+  memcpy(ss->pk, ss->noise.s_pk, HC_KEY_BYTES);
   if (ss->initiator && (rc = send_handshake_message(ss))) {
     hc_ss_free(ss);
     return rc;
@@ -199,11 +200,12 @@ static int process_frame(hc_ss *ss) {
     return HC_OK;
   }
   if (!ss->remote_ready) {
-    uint8_t id[32];
+    uint8_t id[HC_HASH_BYTES];
     if (n != HC_SS_HEADER_MSG_BYTES) return HC_ERR_PROTOCOL;
     hc_ss_stream_id(id, ss->hash, !ss->initiator);
-    if (hc_crypto_memcmp(id, m, 32) != 0) return HC_ERR_PROTOCOL;
-    if ((rc = hc_crypto_ss_init_pull(&ss->rx, m + 32, ss->noise.rx))) return HC_ERR_PROTOCOL;
+    if (hc_crypto_memcmp(id, m, HC_HASH_BYTES) != 0) return HC_ERR_PROTOCOL;
+    if ((rc = hc_crypto_ss_init_pull(&ss->rx, m + HC_HASH_BYTES, ss->noise.rx)))
+      return HC_ERR_PROTOCOL;
     ss->remote_ready = 1;
     return HC_OK;
   }

@@ -16,9 +16,12 @@
  * hc_core_flush) moves the entries' state into the files and drops them: `bitfield` and `tree`
  * are written (and, when syncing, fsynced) BEFORE the oplog header flips to the new length and
  * the entries are truncated, so at every instant either the old header plus its entries or the
- * new header describes a tree that is on disk. A truncation's entry must reach the oplog
- * before the tree file shrinks: replay_entry copes with a header whose roots a crash in the
- * middle of a flush truncated away.
+ * new header describes a tree that is on disk. A header too big for the oplog's slots goes to
+ * the `header` file first (fsynced when syncing; oplog_ext.c) and only then does the oplog
+ * point at it. A truncation's entry must reach the oplog before the tree file shrinks:
+ * replay_entry copes with a header whose roots a crash in the middle of a flush truncated away.
+ * Reads go through the block store's read-ahead (block_store.c), which every write to `data`
+ * drops, so it never serves bytes the file no longer holds.
  *
  * The `failed` state: entered when a step after the oplog entry fails (memory could not be
  * updated, or deferred downloads could not be written), i.e. when memory and storage may

@@ -110,7 +110,7 @@ static int send_handshake_message(hc_ss *ss) {
 /* Our side of the handshake is done: stream header, queued writes, then the callback. */
 static int on_noise_complete(hc_ss *ss) {
   memcpy(ss->hash, ss->noise.hash, HC_SS_HASH_BYTES);
-  memcpy(ss->remote_pk, ss->noise.rs, 32);
+  memcpy(ss->remote_pk, ss->noise.rs, HC_KEY_BYTES);
   ss->hs_done = 1;
   uint8_t *p = out_reserve(ss, 3 + HC_SS_HEADER_MSG_BYTES);
   if (!p) return HC_ERR_NOMEM;

@@ -13,10 +13,10 @@
 /* A stored big header longer than this is corrupt (it would drive a huge allocation). */
 #define HC_OPLOG_EXT_MAX (64u << 20)
 
-/* Writes h (as a full header) to `file` after the previous copy at [*ext_start, *ext_start + *ext_length)
- * when it would overlap it (4 KiB aligned), else at 0; fsyncs it when `sync` (before the
- * oplog points at it). On success *ext_start and *ext_length say where it is and *ptr is the
- * pointer header for the oplog. */
+/* Writes h (as a full header) to `file`: at 0 when it ends before the previous copy (at
+ * *ext_start, *ext_length bytes) begins, else right after that copy (4 KiB aligned); fsyncs it
+ * when `sync` (before the oplog points at it). On success *ext_start and *ext_length say where
+ * it is and *ptr is the pointer header for the oplog. */
 int hc_oplog_ext_write(hc_storage *file, const hc_oplog_header *h, bool sync, uint64_t *ext_start,
                        uint64_t *ext_length, hc_oplog_header *ptr);
 /* Reads and decodes the big header at [start, start + len) of `file` (len at most

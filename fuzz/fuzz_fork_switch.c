@@ -9,7 +9,7 @@
  * longer than the really shared one (exactly it when every answer was honest); after applying,
  * the reader has the writer's length, fork and tree, verifies, and its kept blocks are the
  * writer's. */
-#include "core.h"
+#include "core_internal.h"
 #include "fuzz_util.h"
 #include "messages.h"
 

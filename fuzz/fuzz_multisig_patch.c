@@ -6,7 +6,7 @@
  * position + value each). Invariants: the untouched container verifies (and its patch alone
  * does not, against the hash-only check); any tampered one returns OK or BAD_SIGNATURE, never
  * crashes or leaks. */
-#include "core.h"
+#include "core_internal.h"
 #include "crypto.h"
 #include "fuzz_util.h"
 #include "manifest.h"

@@ -16,9 +16,12 @@
  * hc_core_flush) moves the entries' state into the files and drops them: `bitfield` and `tree`
  * are written (and, when syncing, fsynced) BEFORE the oplog header flips to the new length and
  * the entries are truncated, so at every instant either the old header plus its entries or the
- * new header describes a tree that is on disk. A truncation's entry must reach the oplog
- * before the tree file shrinks: replay_entry copes with a header whose roots a crash in the
- * middle of a flush truncated away.
+ * new header describes a tree that is on disk. A header too big for the oplog's slots goes to
+ * the `header` file first (fsynced when syncing; oplog_ext.c) and only then does the oplog
+ * point at it. A truncation's entry must reach the oplog before the tree file shrinks:
+ * replay_entry copes with a header whose roots a crash in the middle of a flush truncated away.
+ * Reads go through the block store's read-ahead (block_store.c), which every write to `data`
+ * drops, so it never serves bytes the file no longer holds.
  *
  * The `failed` state: entered when a step after the oplog entry fails (memory could not be
  * updated, or deferred downloads could not be written), i.e. when memory and storage may
@@ -28,15 +31,18 @@
  * and open the core again, which rebuilds memory from storage (header + replayed entries). A
  * failure BEFORE the oplog entry (a short disk, EIO on the data write) changes nothing and
  * does not enter it: the call returns the error and the core stays usable. */
-#include "core.h"
+#include "core_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "encoding.h"
 #include "flat_tree.h"
+#include "grow.h"
 #include "messages.h"
 #include "block_encryption.h"
+#include "block_store.h"
+#include "oplog_ext.h"
 
 #define MAX_OPLOG_SIZE 65536
 
@@ -104,13 +110,9 @@ static int sync_header_tree(hc_core *c) {
 
 /* Applies a committed truncation record to snapshots' bookkeeping. */
 static int note_truncation(hc_core *c, uint64_t ancestors) {
-  if (c->ntruncations == c->truncations_cap) {
-    size_t cap = c->truncations_cap ? c->truncations_cap * 2 : 8;
-    uint64_t *t = realloc(c->truncations, cap * sizeof *t);
-    if (!t) return HC_ERR_NOMEM;
-    c->truncations = t;
-    c->truncations_cap = cap;
-  }
+  if (hc_grow((void **)&c->truncations, &c->truncations_cap, c->ntruncations + 1,
+              sizeof *c->truncations, 8))
+    return HC_ERR_NOMEM;
   c->truncations[c->ntruncations++] = ancestors;
   return HC_OK;
 }
@@ -193,37 +195,14 @@ static int flush_header(hc_core *c, bool sync) {
       sync ? hc_oplog_flush_sync : hc_oplog_flush;
   int rc = oplog_flush(&c->oplog, &c->header);
   if (rc != HC_ERR_HEADER_OVERFLOW) return rc;
-  /* big header: the full header goes into `header`, the oplog points at it */
+  /* big header: the full header goes into `header` (oplog_ext.c), the oplog points at it */
   if (!c->header_file) {
     rc = open_file(c, "header", &c->header_file);
     if (rc) return rc;
   }
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  hc_oplog_header h = c->header;
-  h.external = false;
-  hc_oplog_header_encode(&e, &h);
-  size_t len = e.pos;
-  uint8_t *buf = malloc(len);
-  if (!buf) return HC_ERR_NOMEM;
-  hc_enc_init(&e, buf, len);
-  hc_oplog_header_encode(&e, &h);
-  uint64_t start = 0;
-  if (len > c->ext_start) {
-    start = c->ext_start + c->ext_length;
-    if (start & 4095) start += 4096 - (start & 4095);
-  }
-  rc = hc_storage_write(c->header_file, start, buf, len);
-  free(buf);
-  if (!rc && sync) rc = hc_storage_sync(c->header_file); /* before the oplog points at it */
-  if (rc) return rc;
-  c->ext_start = start;
-  c->ext_length = len;
   hc_oplog_header ext;
-  memset(&ext, 0, sizeof ext);
-  ext.external = true;
-  ext.ext_start = start;
-  ext.ext_length = len;
+  rc = hc_oplog_ext_write(c->header_file, &c->header, sync, &c->ext_start, &c->ext_length, &ext);
+  if (rc) return rc;
   return oplog_flush(&c->oplog, &ext);
 }
 
@@ -302,7 +281,7 @@ static int opts_manifest(const hc_core_opts *o, hc_manifest *m) {
 static int create_header(hc_core *c, const hc_core_opts *o) {
   hc_oplog_header *h = &c->header;
   memset(h, 0, sizeof *h);
-  uint8_t pk[32], sk[64];
+  uint8_t pk[HC_KEY_BYTES], sk[HC_SECRET_KEY_BYTES];
   hc_manifest man;
   bool have_pair = false, custom = o->manifest != NULL;
   if (custom) {
@@ -310,7 +289,7 @@ static int create_header(hc_core *c, const hc_core_opts *o) {
     if (rc) return rc;
   }
   if (o->secret_key) {
-    memcpy(sk, o->secret_key, 64);
+    memcpy(sk, o->secret_key, HC_SECRET_KEY_BYTES);
     hc_crypto_sk_to_pk(pk, sk);
     have_pair = true;
   } else if (o->seed) {
@@ -322,14 +301,14 @@ static int create_header(hc_core *c, const hc_core_opts *o) {
   }
   bool non_compat = custom || (have_pair && o->non_compat);
   if (have_pair) {
-    if (!non_compat && o->key && memcmp(o->key, pk, 32) != 0) {
+    if (!non_compat && o->key && memcmp(o->key, pk, HC_KEY_BYTES) != 0) {
       hc_crypto_wipe(sk, sizeof sk);
       return HC_ERR_KEY_MISMATCH; /* compat: the key must be the public key */
     }
     h->has_keypair = true;
-    memcpy(h->public_key, pk, 32);
+    memcpy(h->public_key, pk, HC_KEY_BYTES);
     h->has_secret_key = true;
-    memcpy(h->secret_key, sk, 64);
+    memcpy(h->secret_key, sk, HC_SECRET_KEY_BYTES);
     hc_crypto_wipe(sk, sizeof sk);
   }
   if (non_compat) {
@@ -339,13 +318,13 @@ static int create_header(hc_core *c, const hc_core_opts *o) {
     h->manifest = man;
     int rc = hc_manifest_hash(&man, h->key);
     if (rc) return rc;
-    if (o->key && memcmp(o->key, h->key, 32) != 0) return HC_ERR_KEY_MISMATCH;
+    if (o->key && memcmp(o->key, h->key, HC_KEY_BYTES) != 0) return HC_ERR_KEY_MISMATCH;
   } else if (have_pair) {
     h->has_manifest = true;
     hc_manifest_default(&h->manifest, pk);
-    memcpy(h->key, pk, 32);
+    memcpy(h->key, pk, HC_KEY_BYTES);
   } else {
-    memcpy(h->key, o->key, 32); /* a clone: the manifest arrives with the first proof */
+    memcpy(h->key, o->key, HC_KEY_BYTES); /* a clone: the manifest arrives with the first proof */
   }
   return flush_header(c, c->durable);
 }
@@ -387,16 +366,12 @@ static int do_open(hc_core *c, const hc_core_opts *o) {
   if (has_header && c->header.external) {
     /* load the big header */
     uint64_t start = c->header.ext_start, len = c->header.ext_length;
-    if (len > (64u << 20)) return HC_ERR_CORRUPT;
+    if (len > HC_OPLOG_EXT_MAX) return HC_ERR_CORRUPT;
     rc = open_file(c, "header", &c->header_file);
     if (rc) return rc;
-    uint8_t *buf = malloc(len ? (size_t)len : 1);
-    if (!buf) return HC_ERR_NOMEM;
-    rc = hc_storage_read(c->header_file, start, buf, (size_t)len);
     hc_oplog_header big;
-    if (!rc) rc = hc_oplog_header_decode(buf, (size_t)len, &big);
-    free(buf);
-    if (rc) return HC_ERR_CORRUPT;
+    rc = hc_oplog_ext_read(c->header_file, start, len, &big);
+    if (rc) return rc;
     hc_oplog_header_cleanup(&c->header);
     c->header = big;
     c->ext_start = start;
@@ -411,7 +386,7 @@ static int do_open(hc_core *c, const hc_core_opts *o) {
     if (!rc && c->durable) rc = sync_all(c); /* a created core is acknowledged by the open */
     if (rc) return rc;
   }
-  if (o->key && memcmp(o->key, c->header.key, 32) != 0) return HC_ERR_KEY_MISMATCH;
+  if (o->key && memcmp(o->key, c->header.key, HC_KEY_BYTES) != 0) return HC_ERR_KEY_MISMATCH;
   bool adopted_manifest = false;
   if (o->manifest && has_header) { /* an existing core: the manifest must be its own */
     hc_manifest m;
@@ -428,7 +403,7 @@ static int do_open(hc_core *c, const hc_core_opts *o) {
   c->compat = c->header.has_manifest && hc_manifest_is_compat(&c->header.manifest, c->header.key);
   if (c->header.has_manifest && c->header.manifest.has_prologue) {
     c->tree.has_prologue = true;
-    memcpy(c->tree.prologue_hash, c->header.manifest.prologue_hash, 32);
+    memcpy(c->tree.prologue_hash, c->header.manifest.prologue_hash, HC_HASH_BYTES);
     c->tree.prologue_length = c->header.manifest.prologue_length;
   }
   if (!c->tree_ready) {
@@ -513,7 +488,7 @@ void hc_core_close(hc_core *c) {
   free(c->manifest_buf);
   free(c->listeners);
   free(c->d_data);
-  free(c->ra_buf);
+  hc_readahead_free(&c->ra);
   free(c->d_oplog);
   free(c->d_runs);
   free(c->d_events);
@@ -564,9 +539,10 @@ uint64_t hc_core_contiguous_length(const hc_core *c) {
 
 bool hc_core_writable(const hc_core *c) {
   if (!c->header.has_secret_key) return false;
-  if (!c->header.has_manifest) return memcmp(c->header.public_key, c->header.key, 32) == 0;
+  if (!c->header.has_manifest)
+    return memcmp(c->header.public_key, c->header.key, HC_KEY_BYTES) == 0;
   for (size_t i = 0; i < c->header.manifest.nsigners; i++)
-    if (memcmp(c->header.manifest.signers[i].public_key, c->header.public_key, 32) == 0)
+    if (memcmp(c->header.manifest.signers[i].public_key, c->header.public_key, HC_KEY_BYTES) == 0)
       return c->header.manifest.quorum <= 1; /* multisig: one key pair alone cannot sign */
   return false;
 }
@@ -576,31 +552,32 @@ const uint8_t *hc_core_signature(const hc_core *c, size_t *len) {
   return c->tree.signature;
 }
 
+static int enc_manifest(hc_enc *e, const void *m) {
+  hc_manifest_encode(e, m);
+  return HC_OK;
+}
+
 const uint8_t *hc_core_manifest(const hc_core *c, size_t *len) {
   hc_core *mc = (hc_core *)c;
   if (!c->header.has_manifest) {
     if (len) *len = 0;
     return NULL;
   }
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  hc_manifest_encode(&e, &c->header.manifest);
-  uint8_t *buf = realloc(mc->manifest_buf, e.pos);
-  if (!buf) {
+  uint8_t *buf;
+  size_t n;
+  if (hc_encode_alloc(enc_manifest, &c->header.manifest, 0, 0, NULL, 0, &buf, &n)) {
     if (len) *len = 0;
     return NULL;
   }
+  free(mc->manifest_buf);
   mc->manifest_buf = buf;
-  size_t n = e.pos;
-  hc_enc_init(&e, buf, n);
-  hc_manifest_encode(&e, &c->header.manifest);
   if (len) *len = n;
   return buf;
 }
 
 int hc_core_public_key(const hc_core *c, uint8_t out[HC_KEY_BYTES]) {
   if (!c->header.has_keypair) return HC_ERR_NOT_FOUND;
-  memcpy(out, c->header.public_key, 32);
+  memcpy(out, c->header.public_key, HC_KEY_BYTES);
   return HC_OK;
 }
 
@@ -615,7 +592,7 @@ static int sign_batch(hc_core *c, hc_merkle_batch *b) {
     c->compat = true;
     c->manifest_flushed = false;
   }
-  uint8_t hash[32], sig[128];
+  uint8_t hash[HC_HASH_BYTES], sig[128];
   size_t siglen;
   hc_merkle_batch_hash(b, hash);
   int rc = hc_manifest_sign(&c->header.manifest, c->header.key, hash, b->length, b->fork,
@@ -741,7 +718,7 @@ static int append_blocks(hc_core *c, const hc_buf *blocks, size_t n, const appen
                                             : sign_batch(c, &b);
   /* 1. data, in one write */
   if (!rc) {
-    c->ra_len = 0;
+    hc_readahead_drop(&c->ra);
     if (enc_buf) {
       rc = hc_storage_write(c->data_file, c->tree.byte_length, enc_buf, total);
     } else if (total) {
@@ -784,8 +761,6 @@ done:
 
 /* ---- reads ---- */
 
-#define READAHEAD_BYTES (64u * 1024u)
-
 static int block_range(hc_core *c, uint64_t index, uint64_t *offset, uint64_t *size) {
   if (c->d_nruns) { /* a deferred download is being read: write it first */
     int rc = defer_flush(c);
@@ -821,46 +796,9 @@ int hc_core_block_size(hc_core *c, uint64_t index, size_t *size) {
   return HC_OK;
 }
 
-/* Reads block index into buf and checks its leaf hash against the tree. */
-/* Reads data bytes [off, off + sz). Sequential reads of small blocks are served from one
- * read-ahead of up to READAHEAD_BYTES (dropped by every write to the data file), so a scan or
- * a peer downloading in order costs one pread per 64 KiB instead of one per block. */
+/* Reads data bytes [off, off + sz) through the block store's read-ahead. */
 static int data_read(hc_core *c, uint64_t off, uint8_t *buf, size_t sz) {
-  if (!sz) return HC_OK; /* an empty block (buf may be NULL) */
-  bool seq = off == c->ra_next;
-  c->ra_next = off + sz;
-  if (c->ra_len && off >= c->ra_off && off - c->ra_off <= c->ra_len &&
-      sz <= c->ra_len - (off - c->ra_off)) {
-    memcpy(buf, c->ra_buf + (off - c->ra_off), sz);
-    return HC_OK;
-  }
-  if (seq && sz < READAHEAD_BYTES / 4 && off < c->tree.byte_length) {
-    uint64_t left = c->tree.byte_length - off;
-    size_t n = left < READAHEAD_BYTES ? (size_t)left : READAHEAD_BYTES;
-    if (n >= sz && c->ra_cap < n) {
-      /* sized to the data left, up to READAHEAD_BYTES: a store serving hundreds of small
-       * cores pays a few KB each, not 64 KiB (no memory: read directly) */
-      size_t cap = (n + 4095) & ~(size_t)4095;
-      uint8_t *nb = realloc(c->ra_buf, cap > READAHEAD_BYTES ? READAHEAD_BYTES : cap);
-      c->ra_len = 0;
-      if (nb) {
-        c->ra_buf = nb;
-        c->ra_cap = cap > READAHEAD_BYTES ? READAHEAD_BYTES : cap;
-      }
-    }
-    if (n >= sz && c->ra_buf && c->ra_cap >= n) {
-      c->ra_len = 0;
-      int rc = hc_storage_read(c->data_file, off, c->ra_buf, n);
-      if (rc == HC_OK) {
-        c->ra_off = off;
-        c->ra_len = n;
-        memcpy(buf, c->ra_buf, sz);
-        return HC_OK;
-      }
-      if (rc != HC_ERR_SHORT_READ) return rc; /* short (a sparse tail): read just the block */
-    }
-  }
-  return hc_storage_read(c->data_file, off, buf, sz);
+  return hc_block_store_read(&c->ra, c->data_file, c->tree.byte_length, off, buf, sz);
 }
 
 /* Reads block `index` (stored at data [off, off + sz)) into buf and checks its leaf hash. */
@@ -869,11 +807,11 @@ static int read_block_at(hc_core *c, uint64_t index, uint64_t off, uint64_t sz, 
   if (rc == HC_ERR_SHORT_READ) return HC_ERR_CORRUPT;
   if (rc) return rc;
   hc_node leaf;
-  uint8_t h[32];
+  uint8_t h[HC_HASH_BYTES];
   rc = hc_merkle_get(&c->tree, 2 * index, &leaf);
   if (rc) return rc == HC_ERR_NOT_FOUND ? HC_ERR_CORRUPT : rc;
   hc_crypto_leaf(h, buf, (size_t)sz);
-  if (memcmp(h, leaf.hash, 32) != 0) return HC_ERR_BAD_CHECKSUM;
+  if (memcmp(h, leaf.hash, HC_HASH_BYTES) != 0) return HC_ERR_BAD_CHECKSUM;
   return HC_OK;
 }
 
@@ -965,7 +903,8 @@ static int verify_path(hc_core *c, const hc_node *node) {
   for (;;) {
     for (size_t r = 0; r < c->tree.nroots; r++) {
       if (c->tree.roots[r].index == cur.index)
-        return memcmp(c->tree.roots[r].hash, cur.hash, 32) == 0 && c->tree.roots[r].size == cur.size
+        return memcmp(c->tree.roots[r].hash, cur.hash, HC_HASH_BYTES) == 0 &&
+                       c->tree.roots[r].size == cur.size
                    ? HC_OK
                    : HC_ERR_BAD_CHECKSUM;
     }
@@ -1131,7 +1070,7 @@ int hc_core_clear(hc_core *c, uint64_t start, uint64_t end, uint64_t *freed) {
     if (!rc) rc = hc_merkle_byte_offset(&c->tree, 2 * en, &eoff);
     if (!rc) rc = hc_storage_stat(c->data_file, NULL, &before);
     if (!rc && c->durable) rc = hc_storage_sync(c->oplog_file); /* the drop before the punch */
-    c->ra_len = 0;
+    hc_readahead_drop(&c->ra);
     if (!rc) rc = hc_storage_del(c->data_file, off, eoff - off);
     if (!rc) rc = hc_storage_stat(c->data_file, NULL, &after);
     if (rc) return rc;
@@ -1240,9 +1179,9 @@ int hc_core_verify(hc_core *c, uint64_t *bad_index) {
       return HC_ERR_BAD_CHECKSUM;
     }
     if (a || b) return a ? a : b;
-    uint8_t h[32];
+    uint8_t h[HC_HASH_BYTES];
     hc_crypto_parent(h, &l, &r);
-    if (memcmp(h, p.hash, 32) != 0 || p.size != l.size + r.size) {
+    if (memcmp(h, p.hash, HC_HASH_BYTES) != 0 || p.size != l.size + r.size) {
       if (bad_index) *bad_index = hc_ft_left_span(i) / 2;
       return HC_ERR_BAD_CHECKSUM;
     }
@@ -1250,7 +1189,7 @@ int hc_core_verify(hc_core *c, uint64_t *bad_index) {
   for (size_t r = 0; r < c->tree.nroots; r++) {
     hc_node n;
     rc = hc_merkle_get(&c->tree, c->tree.roots[r].index, &n);
-    if (rc || memcmp(n.hash, c->tree.roots[r].hash, 32) != 0) {
+    if (rc || memcmp(n.hash, c->tree.roots[r].hash, HC_HASH_BYTES) != 0) {
       if (bad_index) *bad_index = hc_ft_left_span(c->tree.roots[r].index) / 2;
       return HC_ERR_BAD_CHECKSUM;
     }
@@ -1359,13 +1298,9 @@ int hc_core_on_update(hc_core *c, hc_core_update_cb cb, void *user) {
   if (!c || !cb) return HC_ERR_INVALID_ARG;
   for (size_t i = 0; i < c->nlisteners; i++)
     if (c->listeners[i].cb == cb && c->listeners[i].user == user) return HC_OK;
-  if (c->nlisteners == c->listeners_cap) {
-    size_t cap = c->listeners_cap ? c->listeners_cap * 2 : 4;
-    struct hc_core_listener *l = realloc(c->listeners, cap * sizeof *l);
-    if (!l) return HC_ERR_NOMEM;
-    c->listeners = l;
-    c->listeners_cap = cap;
-  }
+  if (hc_grow((void **)&c->listeners, &c->listeners_cap, c->nlisteners + 1, sizeof *c->listeners,
+              4))
+    return HC_ERR_NOMEM;
   c->listeners[c->nlisteners].cb = cb;
   c->listeners[c->nlisteners].user = user;
   c->nlisteners++;
@@ -1435,6 +1370,8 @@ int hc__core_build_proof(hc_core *c, const hc_proof_request *req, hc_proof *p, u
   return HC_OK;
 }
 
+static int enc_data(hc_enc *e, const void *p) { return hc_msg_data_encode(e, p); }
+
 int hc_core_proof(hc_core *c, const hc_proof_request *req, uint64_t request_id, uint8_t **out,
                   size_t *out_len) {
   if (!c || !req || !out || !out_len) return HC_ERR_INVALID_ARG;
@@ -1444,22 +1381,7 @@ int hc_core_proof(hc_core *c, const hc_proof_request *req, uint64_t request_id, 
   int rc = hc__core_build_proof(c, req, &p, &value);
   if (rc) return rc;
   p.request = request_id;
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  rc = hc_msg_data_encode(&e, &p);
-  size_t n = e.pos;
-  uint8_t *buf = rc ? NULL : malloc(n ? n : 1);
-  if (!rc && !buf) rc = HC_ERR_NOMEM;
-  if (!rc) {
-    hc_enc_init(&e, buf, n);
-    rc = hc_msg_data_encode(&e, &p);
-  }
-  if (rc) {
-    free(buf);
-  } else {
-    *out = buf;
-    *out_len = n;
-  }
+  rc = hc_encode_alloc(enc_data, &p, 0, 0, NULL, 0, out, out_len);
   free(value);
   hc_proof_cleanup(&p);
   return rc;
@@ -1502,14 +1424,14 @@ static void adopt_manifest(hc_core *c, const hc_manifest *m) {
   c->compat = hc_manifest_is_compat(m, c->header.key);
   c->manifest_flushed = false;
   if (c->encrypted && !c->encryption.is_block_key && c->encryption.compat != c->compat) {
-    uint8_t k[32];
-    memcpy(k, c->encryption.key, 32);
+    uint8_t k[HC_KEY_BYTES];
+    memcpy(k, c->encryption.key, HC_KEY_BYTES);
     hc_block_encryption_init(&c->encryption, k, c->header.key, c->compat, false);
-    hc_crypto_wipe(k, 32);
+    hc_crypto_wipe(k, HC_KEY_BYTES);
   }
   if (m->has_prologue) {
     c->tree.has_prologue = true;
-    memcpy(c->tree.prologue_hash, m->prologue_hash, 32);
+    memcpy(c->tree.prologue_hash, m->prologue_hash, HC_HASH_BYTES);
     c->tree.prologue_length = m->prologue_length;
   }
 }
@@ -1526,19 +1448,8 @@ static int verify_decoded(hc_core *c, const hc_proof *p, hc_merkle_batch *b, hc_
 
 /* ---- deferred download writes ---- */
 
-static int defer_grow(void **p, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap) return HC_OK;
-  size_t n = *cap ? *cap : 16;
-  while (n < need) n *= 2;
-  void *q = realloc(*p, n * elem);
-  if (!q) return HC_ERR_NOMEM;
-  *p = q;
-  *cap = n;
-  return HC_OK;
-}
-
 static int defer_event(hc_core *c, hc_core_event ev, uint64_t start, uint64_t length) {
-  int rc = defer_grow((void **)&c->d_events, &c->d_events_cap, c->d_nevents + 1, sizeof *c->d_events);
+  int rc = hc_grow((void **)&c->d_events, &c->d_events_cap, c->d_nevents + 1, sizeof *c->d_events, 16);
   if (rc) return rc;
   c->d_events[c->d_nevents].ev = ev;
   c->d_events[c->d_nevents].start = start;
@@ -1548,14 +1459,14 @@ static int defer_event(hc_core *c, hc_core_event ev, uint64_t start, uint64_t le
 }
 
 static int defer_data(hc_core *c, uint64_t off, const uint8_t *data, size_t len) {
-  int rc = defer_grow((void **)&c->d_data, &c->d_data_cap, c->d_data_len + len, 1);
+  int rc = hc_grow((void **)&c->d_data, &c->d_data_cap, c->d_data_len + len, 1, 16);
   if (rc) return rc;
   if (len) memcpy(c->d_data + c->d_data_len, data, len);
   struct hc_defer_run *last = c->d_nruns ? &c->d_runs[c->d_nruns - 1] : NULL;
   if (last && last->off + last->len == off && last->pos + last->len == c->d_data_len) {
     last->len += len;
   } else {
-    rc = defer_grow((void **)&c->d_runs, &c->d_runs_cap, c->d_nruns + 1, sizeof *c->d_runs);
+    rc = hc_grow((void **)&c->d_runs, &c->d_runs_cap, c->d_nruns + 1, sizeof *c->d_runs, 16);
     if (rc) return rc;
     c->d_runs[c->d_nruns].off = off;
     c->d_runs[c->d_nruns].pos = c->d_data_len;
@@ -1570,7 +1481,7 @@ static int defer_data(hc_core *c, uint64_t off, const uint8_t *data, size_t len)
 static int defer_flush(hc_core *c) {
   int rc = HC_OK;
   if (!c->d_nruns && !c->d_entries && !c->d_nevents) return HC_OK;
-  if (c->d_nruns) c->ra_len = 0;
+  if (c->d_nruns) hc_readahead_drop(&c->ra);
   for (size_t i = 0; i < c->d_nruns && !rc; i++)
     rc = hc_storage_write(c->data_file, c->d_runs[i].off, c->d_data + c->d_runs[i].pos, c->d_runs[i].len);
   if (!rc) rc = hc_oplog_write_frames(&c->oplog, c->d_oplog, c->d_oplog_len, c->d_entries);
@@ -1635,7 +1546,7 @@ static int store_verified(hc_core *c, const hc_proof *p, hc_merkle_batch *b, boo
     }
     uint64_t off = 0;
     if (!rc) rc = hc_merkle_byte_offset(&view, 2 * p->block_index, &off);
-    c->ra_len = 0;
+    hc_readahead_drop(&c->ra);
     if (!rc && defer) rc = defer_data(c, off, p->block_value, p->block_value_len);
     else if (!rc) rc = hc_storage_write(c->data_file, off, p->block_value, p->block_value_len);
     if (!rc && c->durable) rc = hc_storage_sync(c->data_file); /* before the entry */
@@ -1698,56 +1609,7 @@ int hc__core_apply(hc_core *c, const hc_proof *p, bool *stored_block) {
   return rc;
 }
 
-/* ---- fork switches (ReorgBatch of lib/merkle-tree.js) ---- */
-
-/* Our node `n->index` equals `n` (and lies inside our tree: stale slots past a truncation do
- * not count as shared). */
-static bool ours_equal(hc_core *c, const hc_node *n) {
-  if ((hc_ft_right_span(n->index) + 2) / 2 > c->tree.length) return false;
-  hc_node mine;
-  if (hc_merkle_get(&c->tree, n->index, &mine) != HC_OK) return false;
-  return mine.size == n->size && memcmp(mine.hash, n->hash, 32) == 0;
-}
-
-/* _updateDiffRoot: `diff` is the highest node known to differ; blocks before its span are
- * shared. A leaf ends the search; otherwise the next `hash` request covers its span. */
-static void reorg_set_diff(hc_reorg *r, const hc_node *diff) {
-  uint64_t start = hc_ft_left_span(diff->index) / 2;
-  uint64_t end = hc_ft_right_span(diff->index) / 2 + 1;
-  if (end > r->tree_length) end = r->tree_length;
-  r->ancestors = start;
-  r->diff = *diff;
-  if ((diff->index & 1) == 0 || start >= r->tree_length || end <= start) {
-    r->finished = true;
-    return;
-  }
-  r->want_start = start;
-  r->want_end = end;
-  r->want_nodes = hc_ft_depth(diff->index);
-}
-
-/* _update: walks down from the diff through the verified nodes `n[0..count)`: into the left
- * child when ours differs, else into the right one. */
-static void reorg_descend(hc_core *c, hc_reorg *r, const hc_node *n, size_t count) {
-  hc_node cur = r->diff;
-  bool moved = false;
-  while (cur.index & 1) {
-    hc_ft_iter it;
-    hc_ft_iter_seek(&it, cur.index);
-    uint64_t li = hc_ft_iter_left_child(&it), ri = li + 2 * (cur.index - li);
-    const hc_node *left = NULL, *right = NULL;
-    for (size_t k = 0; k < count; k++) {
-      if (n[k].index == li) left = &n[k];
-      if (n[k].index == ri) right = &n[k];
-    }
-    if (!left) break;
-    if (!ours_equal(c, left)) cur = *left;
-    else if (right) cur = *right;
-    else break;
-    moved = true;
-  }
-  if (moved) reorg_set_diff(r, &cur);
-}
+/* ---- fork switches (ReorgBatch of lib/merkle-tree.js; the search is in merkle_reorg.c) ---- */
 
 int hc__core_reorg_begin(hc_core *c, const hc_proof *p, hc_reorg *r) {
   memset(r, 0, sizeof *r);
@@ -1773,62 +1635,16 @@ int hc__core_reorg_begin(hc_core *c, const hc_proof *p, hc_reorg *r) {
   rc = hc_merkle_verify(&empty, &up, verify_sig_cb, &ctx, &vb);
   if (rc) return rc == HC_ERR_NOT_AVAILABLE ? HC_ERR_BAD_PROOF : rc;
   if (nm) adopt_manifest(c, &m);
-  hc_merkle_batch *b = &r->batch;
-  hc_merkle_batch_init(b, &c->tree);
-  memcpy(b->roots, vb.roots, vb.nroots * sizeof *vb.roots);
-  b->nroots = vb.nroots;
-  b->length = vb.length;
-  b->byte_length = vb.byte_length;
-  b->fork = vb.fork;
-  b->upgraded = true;
-  for (size_t i = 0; i < vb.nnodes && !rc; i++) rc = hc_merkle_batch_push_node(b, &vb.nodes[i]);
-  if (!rc) rc = hc_merkle_batch_set_signature(b, vb.signature, vb.signature_len);
+  rc = hc_merkle_reorg_start(&c->tree, &vb, r);
   hc_merkle_batch_cleanup(&vb);
-  if (rc) {
-    hc__core_reorg_cleanup(r);
-    return rc;
-  }
-  r->active = true;
-  r->tree_length = c->tree.length;
-  r->tree_fork = c->tree.fork;
-  /* the first root that differs from ours starts the search; none: all of it is shared */
-  for (size_t i = 0; i < b->nroots; i++) {
-    if (ours_equal(c, &b->roots[i])) continue;
-    reorg_set_diff(r, &b->roots[i]);
-    reorg_descend(c, r, b->nodes, b->nnodes);
-    return HC_OK;
-  }
-  r->finished = true;
-  r->ancestors = b->length < r->tree_length ? b->length : r->tree_length;
-  return HC_OK;
+  return rc;
 }
 
 int hc__core_reorg_update(hc_core *c, hc_reorg *r, const hc_proof *p) {
-  if (!r->active || r->finished) return HC_ERR_INVALID_ARG;
-  if (c->tree.fork != r->tree_fork || c->tree.length != r->tree_length) return HC_ERR_BUSY;
-  if (p->fork != r->batch.fork || !p->has_hash || p->has_block || p->has_upgrade)
-    return HC_ERR_BAD_PROOF;
-  size_t first = r->batch.nnodes;
-  bool has_root;
-  hc_node root;
-  int rc = hc_merkle_verify_tree(p, &r->batch, &has_root, &root);
-  if (rc) return rc;
-  if (!has_root || root.index != r->diff.index || root.size != r->diff.size ||
-      memcmp(root.hash, r->diff.hash, 32) != 0) {
-    r->batch.nnodes = first; /* forget what this proof added */
-    return HC_ERR_BAD_PROOF;
-  }
-  uint64_t before = r->diff.index;
-  reorg_descend(c, r, r->batch.nodes + first, r->batch.nnodes - first);
-  /* an answer that hashes to the diff node holds both its children: no step down is a lie */
-  if (!r->finished && r->diff.index == before) return HC_ERR_BAD_PROOF;
-  return HC_OK;
+  return hc_merkle_reorg_update(&c->tree, r, p);
 }
 
-void hc__core_reorg_cleanup(hc_reorg *r) {
-  if (r->active || r->batch.tree) hc_merkle_batch_cleanup(&r->batch);
-  memset(r, 0, sizeof *r);
-}
+void hc__core_reorg_cleanup(hc_reorg *r) { hc_merkle_reorg_cleanup(r); }
 
 int hc__core_reorg_apply(hc_core *c, hc_reorg *r, uint64_t *ancestors) {
   *ancestors = 0;

@@ -21,6 +21,7 @@
 
 #include "crypto.h"
 #include "discovery_internal.h"
+#include "grow.h"
 #include "hypercore/discovery.h"
 #include "hypercore/net.h"
 #include "swarm_proto.h"
@@ -277,15 +278,9 @@ static void on_connection(hc_discovery *d, const hc_swp_frame *f) {
     if (live >= d->max_connections) logf_(d, "too many connections (%u), one refused", d->max_connections);
     return;
   }
-  if (d->nconns == d->conns_cap) {
-    size_t cap = d->conns_cap ? d->conns_cap * 2 : 8;
-    dconn *n = realloc(d->conns, cap * sizeof *n);
-    if (!n) {
-      hc_swp_put_id(&d->out, HC_SWP_CLOSE, f->id, NULL, 0);
-      return;
-    }
-    d->conns = n;
-    d->conns_cap = cap;
+  if (hc_grow((void **)&d->conns, &d->conns_cap, d->nconns + 1, sizeof *d->conns, 8)) {
+    hc_swp_put_id(&d->out, HC_SWP_CLOSE, f->id, NULL, 0);
+    return;
   }
   hc_preauth_opts o;
   memset(&o, 0, sizeof o);
@@ -640,13 +635,8 @@ int hc_discovery_join(hc_discovery *d, const uint8_t topic[32], int flags) {
   for (size_t i = 0; i < d->ntopics; i++)
     if (memcmp(d->topics[i].topic, topic, 32) == 0) t = &d->topics[i];
   if (!t) {
-    if (d->ntopics == d->topics_cap) {
-      size_t cap = d->topics_cap ? d->topics_cap * 2 : 4;
-      dtopic *n = realloc(d->topics, cap * sizeof *n);
-      if (!n) return HC_ERR_NOMEM;
-      d->topics = n;
-      d->topics_cap = cap;
-    }
+    if (hc_grow((void **)&d->topics, &d->topics_cap, d->ntopics + 1, sizeof *d->topics, 4))
+      return HC_ERR_NOMEM;
     t = &d->topics[d->ntopics++];
     memcpy(t->topic, topic, 32);
   }
@@ -678,13 +668,8 @@ int hc_discovery_leave(hc_discovery *d, const uint8_t topic[32]) {
 
 int hc_discovery_watch_fd(hc_discovery *d, int fd, hc_discovery_fd_cb cb, void *user) {
   if (!d || fd < 0 || !cb) return HC_ERR_INVALID_ARG;
-  if (d->nwatches == d->watches_cap) {
-    size_t cap = d->watches_cap ? d->watches_cap * 2 : 4;
-    dwatch *n = realloc(d->watches, cap * sizeof *n);
-    if (!n) return HC_ERR_NOMEM;
-    d->watches = n;
-    d->watches_cap = cap;
-  }
+  if (hc_grow((void **)&d->watches, &d->watches_cap, d->nwatches + 1, sizeof *d->watches, 4))
+    return HC_ERR_NOMEM;
   d->watches[d->nwatches++] = (dwatch){fd, cb, user, false};
   return HC_OK;
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "hypercore/common.h"
 
 static int lock_errno(int e) {
@@ -65,15 +66,9 @@ static void held_add(int fd) {
   struct stat st;
   if (fstat(fd, &st) < 0) return;
   held_enter();
-  if (nheld == held_cap) {
-    size_t cap = held_cap ? held_cap * 2 : 16;
-    held_file *n = realloc(held, cap * sizeof *n);
-    if (!n) {
-      held_leave();
-      return;
-    }
-    held = n;
-    held_cap = cap;
+  if (hc_grow((void **)&held, &held_cap, nheld + 1, sizeof *held, 16)) {
+    held_leave();
+    return;
   }
   held[nheld++] = (held_file){st.st_dev, st.st_ino, fd};
   held_leave();

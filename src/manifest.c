@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "grow.h"
 
 static void enc_signer(hc_enc *e, const hc_signer *s) {
   hc_enc_uint(e, 0); /* ed25519 */
@@ -210,6 +211,26 @@ int hc_manifest_partial(const hc_manifest *m, const uint8_t key[HC_KEY_BYTES],
   return HC_OK;
 }
 
+typedef struct assembly {
+  const hc_manifest *m;
+  const hc_manifest_proof *proofs;
+  size_t n;
+} assembly;
+
+/* The multisig signature: the signers' proofs, no patch. */
+static int enc_assembly(hc_enc *e, const void *item) {
+  const assembly *a = item;
+  hc_enc_uint(e, a->n);
+  for (size_t i = 0; i < a->n; i++) {
+    if (a->m->version == 0) hc_enc_uint(e, 0); /* flags: no patch */
+    hc_enc_uint(e, a->proofs[i].signer);
+    hc_enc_raw(e, a->proofs[i].signature, HC_SIGNATURE_BYTES);
+    if (a->m->version != 0) hc_enc_uint(e, 0); /* patch length */
+  }
+  hc_enc_uint(e, 0); /* no patch nodes */
+  return HC_OK;
+}
+
 int hc_manifest_assemble(const hc_manifest *m, const hc_manifest_proof *proofs, size_t n,
                          uint8_t *out, size_t cap, size_t *len) {
   bool seen[HC_MAX_SIGNERS] = {false};
@@ -218,24 +239,8 @@ int hc_manifest_assemble(const hc_manifest *m, const hc_manifest_proof *proofs, 
     if (proofs[i].signer >= m->nsigners || seen[proofs[i].signer]) return HC_ERR_INVALID_ARG;
     seen[proofs[i].signer] = true;
   }
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  for (int pass = 0; pass < 2; pass++) {
-    hc_enc_uint(&e, n);
-    for (size_t i = 0; i < n; i++) {
-      if (m->version == 0) hc_enc_uint(&e, 0); /* flags: no patch */
-      hc_enc_uint(&e, proofs[i].signer);
-      hc_enc_raw(&e, proofs[i].signature, HC_SIGNATURE_BYTES);
-      if (m->version != 0) hc_enc_uint(&e, 0); /* patch length */
-    }
-    hc_enc_uint(&e, 0); /* no patch nodes */
-    if (pass == 1) break;
-    *len = e.pos;
-    if (!out) return HC_OK;
-    if (cap < *len) return HC_ERR_NOBUF;
-    hc_enc_init(&e, out, cap);
-  }
-  return e.err;
+  assembly a = {m, proofs, n};
+  return hc_encode_into(enc_assembly, &a, out, cap, len);
 }
 
 /* Does a lone signature (no container) sign this core? compat, or a v0 single signer. */

@@ -7,6 +7,7 @@
 
 #include "encoding.h"
 #include "flat_tree.h"
+#include "grow.h"
 
 /* The read cache of the `tree` file. A random read walks ~log2(length) nodes (byte offsets),
  * so two parts:
@@ -34,7 +35,7 @@
 
 typedef struct node_val {
   uint64_t size;
-  uint8_t hash[32];
+  uint8_t hash[HC_HASH_BYTES];
 } node_val;
 
 #define MIN_NODE_SETS 16
@@ -49,7 +50,7 @@ struct hc_merkle_cache {
 
 static const uint8_t OLD_TREE[15] = {0x05, 0x02, 0x57, 0x02, 0x00, 0x00, 0x28, 0x07,
                                      0x42, 0x4c, 0x41, 0x4b, 0x45, 0x32, 0x62};
-static const uint8_t ZERO_HASH[32];
+static const uint8_t ZERO_HASH[HC_HASH_BYTES];
 
 /* ---- node map: open addressing on index+1 (0 = empty) ---- */
 
@@ -161,7 +162,7 @@ static void map_clear(hc_node_map *m) {
 int hc__node_cmp(const void *a, const void *b);
 
 static bool is_blank(const hc_node *n) {
-  return n->size == 0 && memcmp(n->hash, ZERO_HASH, 32) == 0;
+  return n->size == 0 && memcmp(n->hash, ZERO_HASH, HC_HASH_BYTES) == 0;
 }
 
 /* ---- read cache ---- */
@@ -255,13 +256,13 @@ static void cache_put_node(hc_merkle *m, const hc_node *n) {
   }
   m->cache->keys[s] = n->index + 1;
   m->cache->vals[s].size = n->size;
-  memcpy(m->cache->vals[s].hash, n->hash, 32);
+  memcpy(m->cache->vals[s].hash, n->hash, HC_HASH_BYTES);
 }
 
 static void slot_to_node(const uint8_t *slot, uint64_t index, hc_node *out) {
   out->index = index;
   out->size = hc_get_u64le(slot);
-  memcpy(out->hash, slot + 8, 32);
+  memcpy(out->hash, slot + 8, HC_HASH_BYTES);
 }
 
 /* The cached slot bytes of `index`, or NULL. */
@@ -373,7 +374,7 @@ int hc_merkle_get(hc_merkle *m, uint64_t index, hc_node *out) {
   if (ns != SIZE_MAX) {
     out->index = index;
     out->size = c->vals[ns].size;
-    memcpy(out->hash, c->vals[ns].hash, 32);
+    memcpy(out->hash, c->vals[ns].hash, HC_HASH_BYTES);
     return HC_OK;
   }
   uint8_t buf[HC_TREE_SLOT_BYTES];
@@ -428,7 +429,9 @@ int hc_merkle_set_head(hc_merkle *m, uint64_t length, uint64_t fork, const uint8
   return HC_OK;
 }
 
-void hc_merkle_hash(const hc_merkle *m, uint8_t out[32]) { hc_crypto_tree(out, m->roots, m->nroots); }
+void hc_merkle_hash(const hc_merkle *m, uint8_t out[HC_HASH_BYTES]) {
+  hc_crypto_tree(out, m->roots, m->nroots);
+}
 
 int hc_merkle_byte_offset(hc_merkle *m, uint64_t index, uint64_t *out) {
   if (index == 2 * m->length) {
@@ -522,7 +525,7 @@ static int write_run(hc_merkle *m, uint64_t first, const uint8_t *slots, size_t 
 
 static void put_slot(uint8_t *s, const hc_node *n) {
   hc_put_u64le(s, n->size);
-  memcpy(s + 8, n->hash, 32);
+  memcpy(s + 8, n->hash, HC_HASH_BYTES);
 }
 
 /* Nodes spread over a window not much larger than their count (every append batch): lay the
@@ -648,13 +651,8 @@ void hc_merkle_batch_cleanup(hc_merkle_batch *b) {
 }
 
 int hc_merkle_batch_push_node(hc_merkle_batch *b, const hc_node *node) {
-  if (b->nnodes == b->nodes_cap) {
-    size_t cap = b->nodes_cap ? b->nodes_cap * 2 : 16;
-    hc_node *n = realloc(b->nodes, cap * sizeof *n);
-    if (!n) return HC_ERR_NOMEM;
-    b->nodes = n;
-    b->nodes_cap = cap;
-  }
+  if (hc_grow((void **)&b->nodes, &b->nodes_cap, b->nnodes + 1, sizeof *b->nodes, 16))
+    return HC_ERR_NOMEM;
   b->nodes[b->nnodes++] = *node;
   return HC_OK;
 }
@@ -688,16 +686,17 @@ int hc_merkle_batch_append_root(hc_merkle_batch *b, const hc_node *node) {
   return HC_OK;
 }
 
-int hc_merkle_batch_append_leaf(hc_merkle_batch *b, const uint8_t hash[32], uint64_t size) {
+int hc_merkle_batch_append_leaf(hc_merkle_batch *b, const uint8_t hash[HC_HASH_BYTES],
+                                uint64_t size) {
   hc_node n;
   n.index = 2 * b->length;
   n.size = size;
-  memcpy(n.hash, hash, 32);
+  memcpy(n.hash, hash, HC_HASH_BYTES);
   return hc_merkle_batch_append_root(b, &n);
 }
 
 int hc_merkle_batch_append(hc_merkle_batch *b, const uint8_t *data, size_t len) {
-  uint8_t h[32];
+  uint8_t h[HC_HASH_BYTES];
   hc_crypto_leaf(h, data, len);
   return hc_merkle_batch_append_leaf(b, h, len);
 }
@@ -713,7 +712,7 @@ int hc_merkle_batch_get(hc_merkle_batch *b, uint64_t index, hc_node *out) {
   return hc_merkle_get(b->tree, index, out);
 }
 
-void hc_merkle_batch_hash(const hc_merkle_batch *b, uint8_t out[32]) {
+void hc_merkle_batch_hash(const hc_merkle_batch *b, uint8_t out[HC_HASH_BYTES]) {
   hc_crypto_tree(out, b->roots, b->nroots);
 }
 

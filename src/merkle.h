@@ -23,7 +23,7 @@ typedef struct hc_merkle {
   size_t signature_len;
   /* Prologue of the manifest (has_prologue): the tree at prologue_length must hash to it. */
   bool has_prologue;
-  uint8_t prologue_hash[32];
+  uint8_t prologue_hash[HC_HASH_BYTES];
   uint64_t prologue_length;
   /* Nodes not yet written to the file; a blank node (size 0, zero hash) erases a slot. */
   hc_node_map *unflushed;
@@ -56,7 +56,7 @@ bool hc_merkle_has(hc_merkle *m, uint64_t index);
 /* Roots for a tree of `length` blocks (<= m->length). *n gets the count. */
 int hc_merkle_get_roots(hc_merkle *m, uint64_t length, hc_node *roots, size_t *n);
 /* Tree hash at the current length. */
-void hc_merkle_hash(const hc_merkle *m, uint8_t out[32]);
+void hc_merkle_hash(const hc_merkle *m, uint8_t out[HC_HASH_BYTES]);
 /* Byte offset of node `index` (2*block for a block; index == 2*length gives byte_length). */
 int hc_merkle_byte_offset(hc_merkle *m, uint64_t index, uint64_t *out);
 /* Maps a byte offset to (block, offset in block) with `padding` bytes per block hidden. */
@@ -85,14 +85,15 @@ void hc_merkle_batch_cleanup(hc_merkle_batch *b);
 /* Appends a block's leaf (hashing `data`). */
 int hc_merkle_batch_append(hc_merkle_batch *b, const uint8_t *data, size_t len);
 /* Appends a precomputed leaf hash of a block of `size` bytes. */
-int hc_merkle_batch_append_leaf(hc_merkle_batch *b, const uint8_t hash[32], uint64_t size);
+int hc_merkle_batch_append_leaf(hc_merkle_batch *b, const uint8_t hash[HC_HASH_BYTES],
+                                uint64_t size);
 /* Pushes a node as the new last root and merges parents (appendRoot). */
 int hc_merkle_batch_append_root(hc_merkle_batch *b, const hc_node *node);
 /* Adds a node to the batch's node list. */
 int hc_merkle_batch_push_node(hc_merkle_batch *b, const hc_node *node);
 /* Node lookup in the batch's nodes, then the tree. */
 int hc_merkle_batch_get(hc_merkle_batch *b, uint64_t index, hc_node *out);
-void hc_merkle_batch_hash(const hc_merkle_batch *b, uint8_t out[32]);
+void hc_merkle_batch_hash(const hc_merkle_batch *b, uint8_t out[HC_HASH_BYTES]);
 /* Takes a copy of the signature. */
 int hc_merkle_batch_set_signature(hc_merkle_batch *b, const uint8_t *sig, size_t len);
 /* Prepares a truncation to `length` with fork `fork` (roots of that length, ancestors). */
@@ -158,8 +159,8 @@ int hc_merkle_verify(hc_merkle *m, const hc_proof *p, hc_merkle_verify_sig_cb ve
 /* Multisig patches (lib/verifier.js generateUpgrade + batch.verifyUpgrade): the hash of the
  * tree of `length` blocks with `roots` extended by `add` blocks, the upgrade nodes taken from
  * `patch`. HC_ERR_BAD_SIGNATURE when the patch lacks a node or does not fit. */
-int hc_merkle_patch_hash(const hc_node *roots, size_t nroots, uint64_t length,
-                         const hc_node *patch, size_t npatch, uint64_t add, uint8_t hash[32]);
+int hc_merkle_patch_hash(const hc_node *roots, size_t nroots, uint64_t length, const hc_node *patch,
+                         size_t npatch, uint64_t add, uint8_t hash[HC_HASH_BYTES]);
 
 /* verifyTree: hashes the block/hash (and seek) paths of `p` up to their top node (*root, when
  * *has_root) and pushes every node, given and computed, to `b`. Checks nothing against a tree:

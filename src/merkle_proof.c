@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "flat_tree.h"
+#include "grow.h"
 #include "merkle.h"
 
 /* No real tree comes near these (the reference uses JS numbers, exact below 2^53). */
@@ -30,13 +31,7 @@ typedef struct nlist {
 } nlist;
 
 static int nlist_push(nlist *l, const hc_node *node) {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 8;
-    hc_node *v = realloc(l->v, cap * sizeof *v);
-    if (!v) return HC_ERR_NOMEM;
-    l->v = v;
-    l->cap = cap;
-  }
+  if (hc_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v, 8)) return HC_ERR_NOMEM;
   l->v[l->n++] = *node;
   return HC_OK;
 }
@@ -583,9 +578,9 @@ static int verify_upgrade(hc_merkle *m, const hc_proof *p, const hc_node *block_
   }
 
   if (m->has_prologue && b->length == m->prologue_length) {
-    uint8_t h[32];
+    uint8_t h[HC_HASH_BYTES];
     hc_merkle_batch_hash(b, h);
-    if (memcmp(h, m->prologue_hash, 32) != 0) return HC_ERR_BAD_PROOF; /* Invalid hash */
+    if (memcmp(h, m->prologue_hash, HC_HASH_BYTES) != 0) return HC_ERR_BAD_PROOF; /* Invalid hash */
   }
 
   const hc_node *extra = p->upgrade_additional;
@@ -634,7 +629,7 @@ static int verify(hc_merkle *m, const hc_proof *p, hc_merkle_verify_sig_cb verif
      * too few nodes, or a node it counted on has not arrived yet) */
     if (rc == HC_ERR_NOT_FOUND) return HC_ERR_NOT_AVAILABLE;
     if (rc) return rc;
-    if (memcmp(stored.hash, unverified.hash, 32) != 0 || stored.size != unverified.size)
+    if (memcmp(stored.hash, unverified.hash, HC_HASH_BYTES) != 0 || stored.size != unverified.size)
       return HC_ERR_BAD_PROOF; /* Invalid checksum */
   }
 
@@ -667,8 +662,8 @@ static const hc_node *patch_get(const hc_node *patch, size_t n, uint64_t index) 
 
 #define PATCH_MAX_UPGRADE 256
 
-int hc_merkle_patch_hash(const hc_node *roots, size_t nroots, uint64_t length,
-                         const hc_node *patch, size_t npatch, uint64_t add, uint8_t hash[32]) {
+int hc_merkle_patch_hash(const hc_node *roots, size_t nroots, uint64_t length, const hc_node *patch,
+                         size_t npatch, uint64_t add, uint8_t hash[HC_HASH_BYTES]) {
   if (!add || length > HC_LIMIT_LENGTH || add > HC_LIMIT_LENGTH - length) return HC_ERR_BAD_SIGNATURE;
   if (!nodes_sane(patch, npatch)) return HC_ERR_BAD_SIGNATURE;
   /* generateUpgrade(patch, length, add) */

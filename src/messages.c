@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "hypercore/common.h"
 
 #define NODE_MIN_BYTES 34 /* varint index + varint size + fixed32 hash */
@@ -33,26 +34,21 @@ static int encode_any(hc_enc *e, uint64_t type, const void *msg) {
   }
 }
 
+typedef struct any_msg {
+  uint64_t type;
+  const void *msg;
+} any_msg;
+
+static int enc_any(hc_enc *e, const void *item) {
+  const any_msg *a = item;
+  return encode_any(e, a->type, a->msg);
+}
+
 int hc_msg_encode_alloc(uint64_t type, const void *msg, uint8_t **out, size_t *len) {
   *out = NULL;
   *len = 0;
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  int rc = encode_any(&e, type, msg);
-  if (rc) return rc;
-  size_t n = e.pos;
-  uint8_t *buf = malloc(n ? n : 1);
-  if (!buf) return HC_ERR_NOMEM;
-  hc_enc_init(&e, buf, n);
-  rc = encode_any(&e, type, msg);
-  if (rc == HC_OK && e.pos != n) rc = HC_ERR_NOBUF;
-  if (rc) {
-    free(buf);
-    return rc;
-  }
-  *out = buf;
-  *len = n;
-  return HC_OK;
+  any_msg a = {type, msg};
+  return hc_encode_alloc(enc_any, &a, 0, 0, NULL, 0, out, len);
 }
 
 static int dec_done(hc_dec *d) { return d->err ? HC_ERR_DECODE : HC_OK; }
@@ -61,14 +57,14 @@ static int dec_done(hc_dec *d) { return d->err ? HC_ERR_DECODE : HC_OK; }
 
 int hc_msg_handshake_encode(hc_enc *e, const hc_msg_handshake *m) {
   hc_enc_uint(e, m->seeks ? 1 : 0);
-  hc_enc_raw(e, m->capability, 32);
+  hc_enc_raw(e, m->capability, HC_HASH_BYTES);
   return e->err;
 }
 
 int hc_msg_handshake_decode(hc_dec *d, hc_msg_handshake *m) {
   uint64_t flags = hc_dec_uint(d);
   m->seeks = (flags & 1) != 0;
-  hc_dec_fixed(d, m->capability, 32);
+  hc_dec_fixed(d, m->capability, HC_HASH_BYTES);
   return dec_done(d);
 }
 
@@ -176,7 +172,7 @@ static void enc_nodes(hc_enc *e, const hc_node *nodes, size_t n) {
   for (size_t i = 0; i < n; i++) {
     hc_enc_uint(e, nodes[i].index);
     hc_enc_uint(e, nodes[i].size);
-    hc_enc_raw(e, nodes[i].hash, 32);
+    hc_enc_raw(e, nodes[i].hash, HC_HASH_BYTES);
   }
 }
 
@@ -217,11 +213,11 @@ int hc_msg_data_encode(hc_enc *e, const hc_proof *p) {
  * signer limit, no allocation. */
 static void skip_signer(hc_dec *d) {
   if (hc_dec_uint(d) != 0 && !d->err) d->err = HC_ERR_DECODE;
-  hc_dec_raw(d, 64); /* namespace, public key */
+  hc_dec_raw(d, HC_HASH_BYTES + HC_KEY_BYTES); /* namespace, public key */
 }
 
 static void skip_signers(hc_dec *d) {
-  uint64_t n = hc_dec_uint_max(d, hc_dec_left(d) / 65);
+  uint64_t n = hc_dec_uint_max(d, hc_dec_left(d) / (1 + HC_HASH_BYTES + HC_KEY_BYTES));
   for (uint64_t i = 0; i < n && !d->err; i++) skip_signer(d);
 }
 
@@ -234,7 +230,7 @@ static int skip_manifest(hc_dec *d) {
     if (!d->err && (hash != 0 || type > 2)) d->err = HC_ERR_DECODE;
     if (d->err) return d->err;
     if (type == 0) {
-      hc_dec_raw(d, 32);
+      hc_dec_raw(d, HC_HASH_BYTES); /* v0 type 0: a prologue hash */
     } else if (type == 1) {
       skip_signer(d);
     } else {
@@ -250,12 +246,12 @@ static int skip_manifest(hc_dec *d) {
   hc_dec_uint(d);                                              /* quorum */
   skip_signers(d);
   if (flags & 2) { /* prologue */
-    hc_dec_raw(d, 32);
+    hc_dec_raw(d, HC_HASH_BYTES);
     hc_dec_uint(d);
   }
   if (flags & 4) { /* linked (11.x) */
-    uint64_t n = hc_dec_uint_max(d, hc_dec_left(d) / 32);
-    hc_dec_raw(d, (size_t)n * 32);
+    uint64_t n = hc_dec_uint_max(d, hc_dec_left(d) / HC_KEY_BYTES);
+    hc_dec_raw(d, (size_t)n * HC_KEY_BYTES);
   }
   if (flags & 8) { /* userData (11.x) */
     size_t n;
@@ -272,7 +268,7 @@ static void skip_nodes(hc_dec *d, const uint8_t **start, size_t *count) {
   for (uint64_t i = 0; i < n && !d->err; i++) {
     hc_dec_uint(d);
     hc_dec_uint(d);
-    hc_dec_raw(d, 32);
+    hc_dec_raw(d, HC_HASH_BYTES);
   }
   if (!d->err) *count = (size_t)n;
 }
@@ -284,7 +280,7 @@ static void fill_nodes(const uint8_t *start, const uint8_t *end, hc_node *out, s
   for (size_t i = 0; i < count; i++) {
     out[i].index = hc_dec_uint(&d);
     out[i].size = hc_dec_uint(&d);
-    hc_dec_fixed(&d, out[i].hash, 32);
+    hc_dec_fixed(&d, out[i].hash, HC_HASH_BYTES);
   }
 }
 

@@ -45,7 +45,7 @@ int hc_msg_encode_alloc(uint64_t type, const void *msg, uint8_t **out, size_t *l
 /* Open handshake payload: varint flags (bit0 seeks; JS always sends 1) || fixed32 capability. */
 typedef struct hc_msg_handshake {
   bool seeks;
-  uint8_t capability[32];
+  uint8_t capability[HC_HASH_BYTES];
 } hc_msg_handshake;
 
 int hc_msg_handshake_encode(hc_enc *e, const hc_msg_handshake *m);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "hypercore/common.h"
 
 static uint32_t rd32(const uint8_t *p) {
@@ -20,17 +21,7 @@ int hc_msgq_push(hc_msgq *q, const uint8_t *data, size_t len) {
   }
   size_t need = q->len + 4 + len;
   if (need < q->len) return HC_ERR_NOMEM;
-  if (need > q->cap) {
-    size_t cap = q->cap ? q->cap : 4096;
-    while (cap < need) {
-      if (cap > SIZE_MAX / 2) return HC_ERR_NOMEM;
-      cap *= 2;
-    }
-    uint8_t *n = realloc(q->buf, cap);
-    if (!n) return HC_ERR_NOMEM;
-    q->buf = n;
-    q->cap = cap;
-  }
+  if (hc_grow((void **)&q->buf, &q->cap, need, 1, 4096)) return HC_ERR_NOMEM;
   uint8_t *p = q->buf + q->len;
   p[0] = (uint8_t)len;
   p[1] = (uint8_t)(len >> 8);

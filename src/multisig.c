@@ -3,11 +3,17 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "grow.h"
 #include "hypercore/multisig.h"
 #include "manifest.h"
 
 _Static_assert(HC_MANIFEST_MAX_LINKED == HC_MAX_LINKED, "linked limit");
 _Static_assert(HC_MANIFEST_MAX_USER_DATA == HC_MAX_MANIFEST_USER_DATA, "user data limit");
+
+static int enc_manifest(hc_enc *e, const void *m) {
+  hc_manifest_encode(e, m);
+  return HC_OK;
+}
 
 int hc_manifest_build(const hc_manifest_params *p, uint8_t *out, size_t cap, size_t *len) {
   if (!p || !len) return HC_ERR_INVALID_ARG;
@@ -45,15 +51,7 @@ int hc_manifest_build(const hc_manifest_params *p, uint8_t *out, size_t cap, siz
     memcpy(m.prologue_hash, p->prologue_hash, HC_HASH_BYTES);
     m.prologue_length = p->version0 ? 0 : p->prologue_length;
   }
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  hc_manifest_encode(&e, &m);
-  *len = e.pos;
-  if (!out) return HC_OK;
-  if (cap < e.pos) return HC_ERR_NOBUF;
-  hc_enc_init(&e, out, cap);
-  hc_manifest_encode(&e, &m);
-  return e.err;
+  return hc_encode_into(enc_manifest, &m, out, cap, len);
 }
 
 static int decode_all(const uint8_t *manifest, size_t len, hc_manifest *m) {

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "hypercore/limits.h"
 #include "hypercore/net.h"
 #include "hypercore/session.h"
@@ -120,16 +121,10 @@ static void set_nonblock(int fd) {
 }
 
 int hc_net_add_socket(hc_net *n, int fd, hc_replicator *r) {
-  if (n->nconns == n->conns_cap) {
-    size_t cap = n->conns_cap ? n->conns_cap * 2 : 8;
-    conn *c = realloc(n->conns, cap * sizeof *c);
-    if (!c) {
-      close(fd);
-      hc_replicator_free(r);
-      return HC_ERR_NOMEM;
-    }
-    n->conns = c;
-    n->conns_cap = cap;
+  if (hc_grow((void **)&n->conns, &n->conns_cap, n->nconns + 1, sizeof *n->conns, 8)) {
+    close(fd);
+    hc_replicator_free(r);
+    return HC_ERR_NOMEM;
   }
   set_nonblock(fd);
   apply_conn_limits(n, r);
@@ -207,13 +202,8 @@ int hc_net_listen(hc_net *n, const char *host, uint16_t port, uint16_t *bound_po
 }
 
 int hc_net_watch_fd(hc_net *n, int fd, hc_net_fd_cb cb, void *user) {
-  if (n->nwatches == n->watches_cap) {
-    size_t cap = n->watches_cap ? n->watches_cap * 2 : 4;
-    watch *w = realloc(n->watches, cap * sizeof *w);
-    if (!w) return HC_ERR_NOMEM;
-    n->watches = w;
-    n->watches_cap = cap;
-  }
+  if (hc_grow((void **)&n->watches, &n->watches_cap, n->nwatches + 1, sizeof *n->watches, 4))
+    return HC_ERR_NOMEM;
   n->watches[n->nwatches].fd = fd;
   n->watches[n->nwatches].cb = cb;
   n->watches[n->nwatches].user = user;

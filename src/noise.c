@@ -8,11 +8,11 @@
 
 #define BLOCKLEN 128
 
-void hc_noise_hmac(uint8_t out[64], const uint8_t *key, size_t keylen, const hc_buf *parts,
-                   size_t n) {
-  uint8_t k[BLOCKLEN], ipad[BLOCKLEN], opad[BLOCKLEN], inner[64];
+void hc_noise_hmac(uint8_t out[HC_NOISE_HASHLEN], const uint8_t *key, size_t keylen,
+                   const hc_buf *parts, size_t n) {
+  uint8_t k[BLOCKLEN], ipad[BLOCKLEN], opad[BLOCKLEN], inner[HC_NOISE_HASHLEN];
   memset(k, 0, sizeof k);
-  if (keylen > BLOCKLEN) hc_crypto_blake2b(k, 64, key, keylen, NULL, 0);
+  if (keylen > BLOCKLEN) hc_crypto_blake2b(k, HC_NOISE_HASHLEN, key, keylen, NULL, 0);
   else if (keylen) memcpy(k, key, keylen);
   for (size_t i = 0; i < BLOCKLEN; i++) {
     ipad[i] = (uint8_t)(k[i] ^ 0x36);
@@ -23,31 +23,32 @@ void hc_noise_hmac(uint8_t out[64], const uint8_t *key, size_t keylen, const hc_
   size_t m = 0;
   in[m++] = (hc_buf){ipad, BLOCKLEN};
   for (size_t i = 0; i < n && m < 8; i++) in[m++] = parts[i];
-  hc_crypto_blake2b_parts(inner, 64, in, m, NULL, 0);
-  hc_buf outer[2] = {{opad, BLOCKLEN}, {inner, 64}};
-  hc_crypto_blake2b_parts(out, 64, outer, 2, NULL, 0);
+  hc_crypto_blake2b_parts(inner, HC_NOISE_HASHLEN, in, m, NULL, 0);
+  hc_buf outer[2] = {{opad, BLOCKLEN}, {inner, HC_NOISE_HASHLEN}};
+  hc_crypto_blake2b_parts(out, HC_NOISE_HASHLEN, outer, 2, NULL, 0);
   hc_crypto_wipe(k, sizeof k);
   hc_crypto_wipe(ipad, sizeof ipad);
   hc_crypto_wipe(opad, sizeof opad);
   hc_crypto_wipe(inner, sizeof inner);
 }
 
-void hc_noise_hkdf(uint8_t out1[64], uint8_t out2[64], const uint8_t ck[64], const uint8_t *ikm,
-                   size_t ikmlen) {
-  uint8_t prk[64];
+void hc_noise_hkdf(uint8_t out1[HC_NOISE_HASHLEN], uint8_t out2[HC_NOISE_HASHLEN],
+                   const uint8_t ck[HC_NOISE_HASHLEN], const uint8_t *ikm, size_t ikmlen) {
+  uint8_t prk[HC_NOISE_HASHLEN];
   static const uint8_t one = 1, two = 2;
   hc_buf p_ikm = {ikm, ikmlen};
-  hc_noise_hmac(prk, ck, 64, &p_ikm, 1);
+  hc_noise_hmac(prk, ck, HC_NOISE_HASHLEN, &p_ikm, 1);
   hc_buf p1 = {&one, 1};
-  hc_noise_hmac(out1, prk, 64, &p1, 1);
-  hc_buf p2[2] = {{out1, 64}, {&two, 1}};
-  hc_noise_hmac(out2, prk, 64, p2, 2);
+  hc_noise_hmac(out1, prk, HC_NOISE_HASHLEN, &p1, 1);
+  hc_buf p2[2] = {{out1, HC_NOISE_HASHLEN}, {&two, 1}};
+  hc_noise_hmac(out2, prk, HC_NOISE_HASHLEN, p2, 2);
   hc_crypto_wipe(prk, sizeof prk);
 }
 
-int hc_noise_dh(uint8_t out[32], const uint8_t sk[64], const uint8_t remote_pk[32]) {
-  uint8_t d[64];
-  hc_crypto_sha512(d, sk, 32);
+int hc_noise_dh(uint8_t out[HC_NOISE_DHLEN], const uint8_t sk[HC_NOISE_SKLEN],
+                const uint8_t remote_pk[HC_NOISE_PKLEN]) {
+  uint8_t d[64]; /* SHA-512 */
+  hc_crypto_sha512(d, sk, HC_SEED_BYTES);
   d[0] &= 248;
   d[31] &= 127;
   d[31] |= 64;
@@ -59,19 +60,19 @@ int hc_noise_dh(uint8_t out[32], const uint8_t sk[64], const uint8_t remote_pk[3
 /* ---- symmetric state ---- */
 
 static void mix_hash(hc_noise *ns, const uint8_t *data, size_t len) {
-  hc_buf parts[2] = {{ns->h, 64}, {data, len}};
-  uint8_t nh[64];
-  hc_crypto_blake2b_parts(nh, 64, parts, 2, NULL, 0);
-  memcpy(ns->h, nh, 64);
+  hc_buf parts[2] = {{ns->h, HC_NOISE_HASHLEN}, {data, len}};
+  uint8_t nh[HC_NOISE_HASHLEN];
+  hc_crypto_blake2b_parts(nh, HC_NOISE_HASHLEN, parts, 2, NULL, 0);
+  memcpy(ns->h, nh, HC_NOISE_HASHLEN);
 }
 
 static int mix_key(hc_noise *ns, const uint8_t *local_sk, const uint8_t *remote_pk) {
-  uint8_t dh[32], ck[64], t[64];
+  uint8_t dh[HC_NOISE_DHLEN], ck[HC_NOISE_HASHLEN], t[HC_NOISE_HASHLEN];
   int rc = hc_noise_dh(dh, local_sk, remote_pk);
   if (rc) return rc;
-  hc_noise_hkdf(ck, t, ns->ck, dh, 32);
-  memcpy(ns->ck, ck, 64);
-  memcpy(ns->k, t, 32);
+  hc_noise_hkdf(ck, t, ns->ck, dh, HC_NOISE_DHLEN);
+  memcpy(ns->ck, ck, HC_NOISE_HASHLEN);
+  memcpy(ns->k, t, HC_NOISE_KEYLEN);
   ns->has_key = 1;
   ns->n = 0;
   hc_crypto_wipe(dh, sizeof dh);
@@ -94,7 +95,8 @@ static void encrypt_and_hash(hc_noise *ns, uint8_t *out, const uint8_t *pt, size
   if (ns->has_key) {
     uint8_t nonce[12];
     nonce12(nonce, ns->n);
-    hc_crypto_aead_chacha20poly1305_ietf_encrypt(out, pt, len, ns->h, 64, nonce, ns->k);
+    hc_crypto_aead_chacha20poly1305_ietf_encrypt(out, pt, len, ns->h, HC_NOISE_HASHLEN, nonce,
+                                                 ns->k);
     ns->n++;
     clen += HC_NOISE_MACLEN;
   } else if (len) {
@@ -110,8 +112,8 @@ static int decrypt_and_hash(hc_noise *ns, uint8_t *pt, const uint8_t *ct, size_t
     if (clen < HC_NOISE_MACLEN) return HC_ERR_HANDSHAKE;
     uint8_t dummy[1];
     nonce12(nonce, ns->n);
-    int rc = hc_crypto_aead_chacha20poly1305_ietf_decrypt(pt ? pt : dummy, ct, clen, ns->h, 64,
-                                                          nonce, ns->k);
+    int rc = hc_crypto_aead_chacha20poly1305_ietf_decrypt(pt ? pt : dummy, ct, clen, ns->h,
+                                                          HC_NOISE_HASHLEN, nonce, ns->k);
     if (rc) return HC_ERR_HANDSHAKE;
     ns->n++;
   } else if (clen && pt) {
@@ -122,11 +124,11 @@ static int decrypt_and_hash(hc_noise *ns, uint8_t *pt, const uint8_t *ct, size_t
 }
 
 static void split(hc_noise *ns) {
-  uint8_t k1[64], k2[64];
+  uint8_t k1[HC_NOISE_HASHLEN], k2[HC_NOISE_HASHLEN];
   hc_noise_hkdf(k1, k2, ns->ck, NULL, 0);
-  memcpy(ns->initiator ? ns->tx : ns->rx, k1, 32);
-  memcpy(ns->initiator ? ns->rx : ns->tx, k2, 32);
-  memcpy(ns->hash, ns->h, 64);
+  memcpy(ns->initiator ? ns->tx : ns->rx, k1, HC_NOISE_KEYLEN);
+  memcpy(ns->initiator ? ns->rx : ns->tx, k2, HC_NOISE_KEYLEN);
+  memcpy(ns->hash, ns->h, HC_NOISE_HASHLEN);
   ns->complete = 1;
   hc_crypto_wipe(k1, sizeof k1);
   hc_crypto_wipe(k2, sizeof k2);
@@ -137,20 +139,20 @@ static void split(hc_noise *ns) {
   ns->has_key = 0;
 }
 
-int hc_noise_init(hc_noise *ns, int initiator, const uint8_t *s_pk, const uint8_t s_sk[64],
-                  const uint8_t *e_seed) {
+int hc_noise_init(hc_noise *ns, int initiator, const uint8_t *s_pk,
+                  const uint8_t s_sk[HC_NOISE_SKLEN], const uint8_t *e_seed) {
   if (!ns || !s_sk) return HC_ERR_INVALID_ARG;
   memset(ns, 0, sizeof *ns);
   ns->initiator = initiator ? 1 : 0;
-  memcpy(ns->s_sk, s_sk, 64);
-  if (s_pk) memcpy(ns->s_pk, s_pk, 32);
+  memcpy(ns->s_sk, s_sk, HC_NOISE_SKLEN);
+  if (s_pk) memcpy(ns->s_pk, s_pk, HC_NOISE_PKLEN);
   else hc_crypto_sk_to_pk(ns->s_pk, s_sk);
   if (e_seed) hc_crypto_seed_keypair(ns->e_pk, ns->e_sk, e_seed);
   else hc_crypto_keypair(ns->e_pk, ns->e_sk);
 
   static const char name[] = HC_NOISE_PROTOCOL_NAME; /* 35 bytes <= HASHLEN: zero-padded */
   memcpy(ns->h, name, sizeof name - 1);
-  memcpy(ns->ck, ns->h, 64);
+  memcpy(ns->ck, ns->h, HC_NOISE_HASHLEN);
   mix_hash(ns, NULL, 0); /* empty prologue */
   return HC_OK;
 }
@@ -177,9 +179,9 @@ int hc_noise_write_message(hc_noise *ns, const uint8_t *payload, size_t plen, ui
   if (plen > 65535 - HC_NOISE_MACLEN) return HC_ERR_INVALID_ARG;
   size_t need;
   switch (ns->step) {
-    case 0: need = 32 + plen; break;                           /* e */
-    case 1: need = 32 + 48 + plen + HC_NOISE_MACLEN; break;    /* e, ee, s, es */
-    default: need = 48 + plen + HC_NOISE_MACLEN; break;        /* s, se */
+    case 0: need = HC_NOISE_PKLEN + plen; break;                        /* e */
+    case 1: need = HC_NOISE_PKLEN + 48 + plen + HC_NOISE_MACLEN; break; /* e, ee, s, es */
+    default: need = 48 + plen + HC_NOISE_MACLEN; break;                 /* s, se */
   }
   if (!out || cap < need) {
     *outlen = need;
@@ -188,19 +190,19 @@ int hc_noise_write_message(hc_noise *ns, const uint8_t *payload, size_t plen, ui
   size_t o = 0;
   int rc;
   if (ns->step == 0) {
-    memcpy(out, ns->e_pk, 32);
-    mix_hash(ns, ns->e_pk, 32);
-    o = 32;
+    memcpy(out, ns->e_pk, HC_NOISE_PKLEN);
+    mix_hash(ns, ns->e_pk, HC_NOISE_PKLEN);
+    o = HC_NOISE_PKLEN;
   } else if (ns->step == 1) {
-    memcpy(out, ns->e_pk, 32);
-    mix_hash(ns, ns->e_pk, 32);
-    o = 32;
+    memcpy(out, ns->e_pk, HC_NOISE_PKLEN);
+    mix_hash(ns, ns->e_pk, HC_NOISE_PKLEN);
+    o = HC_NOISE_PKLEN;
     if ((rc = mix_key(ns, ns->e_sk, ns->re))) return fail(ns); /* ee */
-    encrypt_and_hash(ns, out + o, ns->s_pk, 32);              /* s */
+    encrypt_and_hash(ns, out + o, ns->s_pk, HC_NOISE_PKLEN);   /* s */
     o += 48;
     if ((rc = mix_key(ns, ns->s_sk, ns->re))) return fail(ns); /* es (responder: s, re) */
   } else {
-    encrypt_and_hash(ns, out, ns->s_pk, 32); /* s */
+    encrypt_and_hash(ns, out, ns->s_pk, HC_NOISE_PKLEN); /* s */
     o = 48;
     if ((rc = mix_key(ns, ns->s_sk, ns->re))) return fail(ns); /* se (initiator: s, re) */
   }
@@ -219,15 +221,15 @@ int hc_noise_read_message(hc_noise *ns, const uint8_t *msg, size_t len) {
   if (len > HC_NOISE_MAX_MESSAGE) return fail(ns);
   size_t o = 0;
   if (ns->step == 0) { /* responder reads e */
-    if (len < 32) return fail(ns);
-    memcpy(ns->re, msg, 32);
-    mix_hash(ns, ns->re, 32);
-    o = 32;
+    if (len < HC_NOISE_PKLEN) return fail(ns);
+    memcpy(ns->re, msg, HC_NOISE_PKLEN);
+    mix_hash(ns, ns->re, HC_NOISE_PKLEN);
+    o = HC_NOISE_PKLEN;
   } else if (ns->step == 1) { /* initiator reads e, ee, s, es */
-    if (len < 32 + 48 + HC_NOISE_MACLEN) return fail(ns);
-    memcpy(ns->re, msg, 32);
-    mix_hash(ns, ns->re, 32);
-    o = 32;
+    if (len < HC_NOISE_PKLEN + 48 + HC_NOISE_MACLEN) return fail(ns);
+    memcpy(ns->re, msg, HC_NOISE_PKLEN);
+    mix_hash(ns, ns->re, HC_NOISE_PKLEN);
+    o = HC_NOISE_PKLEN;
     if (mix_key(ns, ns->e_sk, ns->re)) return fail(ns); /* ee */
     if (decrypt_and_hash(ns, ns->rs, msg + o, 48)) return fail(ns);
     o += 48;

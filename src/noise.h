@@ -21,6 +21,7 @@
 #define HC_NOISE_PKLEN 32
 #define HC_NOISE_SKLEN 64
 #define HC_NOISE_KEYLEN 32
+#define HC_NOISE_DHLEN 32
 #define HC_NOISE_MACLEN 16
 /* noise-handshake refuses ciphertexts above 65535 bytes; a handshake message is at most the
  * tokens (32 + 48) plus one such payload ciphertext. */
@@ -38,9 +39,9 @@ typedef struct hc_noise {
   int has_key;
   uint64_t n;
   /* keys */
-  uint8_t s_pk[32], s_sk[64];
-  uint8_t e_pk[32], e_sk[64];
-  uint8_t re[32], rs[32];
+  uint8_t s_pk[HC_NOISE_PKLEN], s_sk[HC_NOISE_SKLEN];
+  uint8_t e_pk[HC_NOISE_PKLEN], e_sk[HC_NOISE_SKLEN];
+  uint8_t re[HC_NOISE_PKLEN], rs[HC_NOISE_PKLEN];
   /* results, valid once complete */
   uint8_t tx[HC_NOISE_KEYLEN];
   uint8_t rx[HC_NOISE_KEYLEN];
@@ -50,8 +51,8 @@ typedef struct hc_noise {
 /* Initialises a handshake. s_pk/s_sk: the static Ed25519 sign key pair (s_pk may be NULL: it
  * is taken from s_sk). e_seed: 32-byte seed of the ephemeral key pair
  * (crypto_sign_seed_keypair), or NULL for a fresh random one (crypto_sign_keypair). */
-int hc_noise_init(hc_noise *ns, int initiator, const uint8_t *s_pk, const uint8_t s_sk[64],
-                  const uint8_t *e_seed);
+int hc_noise_init(hc_noise *ns, int initiator, const uint8_t *s_pk,
+                  const uint8_t s_sk[HC_NOISE_SKLEN], const uint8_t *e_seed);
 
 /* Writes the next handshake message carrying `payload` (may be empty) into out (cap bytes);
  * *outlen receives its length. HC_ERR_NOBUF if cap is too small (state unchanged),
@@ -72,12 +73,13 @@ void hc_noise_clear(hc_noise *ns);
 
 /* The Ed25519 DH of noise-curve-ed: clamp(SHA-512(sk[0..32])[0..32]) * remote_pk.
  * HC_OK or HC_ERR_HANDSHAKE (invalid / small-order point). */
-int hc_noise_dh(uint8_t out[32], const uint8_t sk[64], const uint8_t remote_pk[32]);
+int hc_noise_dh(uint8_t out[HC_NOISE_DHLEN], const uint8_t sk[HC_NOISE_SKLEN],
+                const uint8_t remote_pk[HC_NOISE_PKLEN]);
 
 /* HMAC-BLAKE2b-512 (block 128) and the two-output HKDF used by noise-handshake. */
-void hc_noise_hmac(uint8_t out[64], const uint8_t *key, size_t keylen, const hc_buf *parts,
-                   size_t n);
-void hc_noise_hkdf(uint8_t out1[64], uint8_t out2[64], const uint8_t ck[64], const uint8_t *ikm,
-                   size_t ikmlen);
+void hc_noise_hmac(uint8_t out[HC_NOISE_HASHLEN], const uint8_t *key, size_t keylen,
+                   const hc_buf *parts, size_t n);
+void hc_noise_hkdf(uint8_t out1[HC_NOISE_HASHLEN], uint8_t out2[HC_NOISE_HASHLEN],
+                   const uint8_t ck[HC_NOISE_HASHLEN], const uint8_t *ikm, size_t ikmlen);
 
 #endif

@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include "encoding.h"
+#include "grow.h"
 
 uint32_t hc_oplog_crc(const uint8_t *p, size_t len) {
   uLong c = crc32(0L, Z_NULL, 0);
@@ -98,11 +99,11 @@ void hc_oplog_header_encode(hc_enc *e, const hc_oplog_header *h) {
     return;
   }
   hc_enc_uint(e, (h->has_manifest ? 2u : 0u) | (h->has_keypair ? 4u : 0u));
-  hc_enc_raw(e, h->key, 32);
+  hc_enc_raw(e, h->key, HC_KEY_BYTES);
   if (h->has_manifest) hc_manifest_encode(e, &h->manifest);
   if (h->has_keypair) {
-    hc_enc_buffer(e, h->public_key, 32);
-    hc_enc_buffer(e, h->has_secret_key ? h->secret_key : NULL, 64);
+    hc_enc_buffer(e, h->public_key, HC_KEY_BYTES);
+    hc_enc_buffer(e, h->has_secret_key ? h->secret_key : NULL, HC_SECRET_KEY_BYTES);
   }
   hc_enc_uint(e, h->n_user_data);
   for (size_t i = 0; i < h->n_user_data; i++) {
@@ -111,7 +112,7 @@ void hc_oplog_header_encode(hc_enc *e, const hc_oplog_header *h) {
   }
   hc_enc_uint(e, h->fork);
   hc_enc_uint(e, h->length);
-  hc_enc_buffer(e, h->has_root_hash ? h->root_hash : NULL, 32);
+  hc_enc_buffer(e, h->has_root_hash ? h->root_hash : NULL, HC_HASH_BYTES);
   hc_enc_buffer(e, h->signature, h->signature_len);
   hc_enc_uint(e, h->n_reorgs);
   for (size_t i = 0; i < h->n_reorgs; i++) {
@@ -127,12 +128,12 @@ static int dec_keypair(hc_dec *d, hc_oplog_header *h) {
   const uint8_t *pk = hc_dec_buffer(d, &pl);
   const uint8_t *sk = hc_dec_buffer(d, &sl);
   if (d->err) return d->err;
-  if (pl != 32 || (sl != 0 && sl != 64)) return d->err = HC_ERR_DECODE;
+  if (pl != HC_KEY_BYTES || (sl != 0 && sl != HC_SECRET_KEY_BYTES)) return d->err = HC_ERR_DECODE;
   h->has_keypair = true;
-  memcpy(h->public_key, pk, 32);
-  if (sl == 64) {
+  memcpy(h->public_key, pk, HC_KEY_BYTES);
+  if (sl == HC_SECRET_KEY_BYTES) {
     h->has_secret_key = true;
-    memcpy(h->secret_key, sk, 64);
+    memcpy(h->secret_key, sk, HC_SECRET_KEY_BYTES);
   }
   return HC_OK;
 }
@@ -144,10 +145,10 @@ static int dec_tree_and_hints(hc_dec *d, hc_oplog_header *h) {
   const uint8_t *rh = hc_dec_buffer(d, &rl);
   const uint8_t *sig = hc_dec_buffer(d, &sl);
   if (d->err) return d->err;
-  if (rl != 0 && rl != 32) return d->err = HC_ERR_DECODE;
+  if (rl != 0 && rl != HC_HASH_BYTES) return d->err = HC_ERR_DECODE;
   if (rl) {
     h->has_root_hash = true;
-    memcpy(h->root_hash, rh, 32);
+    memcpy(h->root_hash, rh, HC_HASH_BYTES);
   }
   if (sl && hc_oplog_header_set_signature(h, sig, sl)) return d->err = HC_ERR_NOMEM;
   return HC_OK;
@@ -197,14 +198,14 @@ int hc_oplog_header_decode(const uint8_t *buf, size_t len, hc_oplog_header *h) {
     if (dec_user_data(&d, h) || dec_tree_and_hints(&d, h) || dec_keypair(&d, h) ||
         dec_hints(&d, h))
       goto fail;
-    memcpy(h->key, h->public_key, 32);
+    memcpy(h->key, h->public_key, HC_KEY_BYTES);
     h->has_manifest = true;
     memset(&h->manifest, 0, sizeof h->manifest);
     h->manifest.version = 0;
     h->manifest.quorum = 1;
     h->manifest.nsigners = 1;
-    memcpy(h->manifest.signers[0].namespace_, HC_NS_DEFAULT, 32);
-    memcpy(h->manifest.signers[0].public_key, h->public_key, 32);
+    memcpy(h->manifest.signers[0].namespace_, HC_NS_DEFAULT, HC_HASH_BYTES);
+    memcpy(h->manifest.signers[0].public_key, h->public_key, HC_KEY_BYTES);
     if (!h->has_secret_key) h->has_keypair = true;
     return HC_OK;
   }
@@ -217,7 +218,7 @@ int hc_oplog_header_decode(const uint8_t *buf, size_t len, hc_oplog_header *h) {
     if (d.err) goto fail;
     return HC_OK;
   }
-  hc_dec_fixed(&d, h->key, 32);
+  hc_dec_fixed(&d, h->key, HC_KEY_BYTES);
   if (d.err) goto fail;
   if (flags & 2) {
     h->has_manifest = true;
@@ -245,7 +246,7 @@ void hc_oplog_entry_encode(hc_enc *e, const hc_oplog_entry *en) {
     for (size_t i = 0; i < en->nnodes; i++) {
       hc_enc_uint(e, en->nodes[i].index);
       hc_enc_uint(e, en->nodes[i].size);
-      hc_enc_raw(e, en->nodes[i].hash, 32);
+      hc_enc_raw(e, en->nodes[i].hash, HC_HASH_BYTES);
     }
   }
   if (en->has_upgrade) {
@@ -285,7 +286,7 @@ int hc_oplog_entry_decode(const uint8_t *buf, size_t len, hc_oplog_entry *en,
       for (uint64_t i = 0; i < n; i++) {
         nodes[i].index = hc_dec_uint(&d);
         nodes[i].size = hc_dec_uint(&d);
-        hc_dec_fixed(&d, nodes[i].hash, 32);
+        hc_dec_fixed(&d, nodes[i].hash, HC_HASH_BYTES);
       }
       *nodes_owned = nodes;
       en->nodes = nodes;
@@ -443,26 +444,46 @@ out:
   return rc;
 }
 
-static int encode_framed(const void *item, bool is_header, int bit, int partial, uint8_t **out,
-                         size_t *out_len) {
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  if (is_header) hc_oplog_header_encode(&e, item);
-  else hc_oplog_entry_encode(&e, item);
-  size_t len = e.pos;
-  uint8_t *buf = malloc(len + 8);
-  if (!buf) return HC_ERR_NOMEM;
-  hc_enc_init(&e, buf + 8, len);
-  if (is_header) hc_oplog_header_encode(&e, item);
-  else hc_oplog_entry_encode(&e, item);
-  if (e.err) {
-    free(buf);
-    return e.err;
-  }
-  hc_put_u32le(buf + 4, (uint32_t)(len << 2) | (uint32_t)partial | (uint32_t)bit);
-  hc_put_u32le(buf, hc_oplog_crc(buf + 4, len + 4));
-  *out = buf;
+/* The frame header of the len encoded bytes at f + 8: CRC, then length, partial and bit. */
+static void put_frame(uint8_t *f, size_t len, int partial, int bit) {
+  hc_put_u32le(f + 4, (uint32_t)(len << 2) | (uint32_t)partial | (uint32_t)bit);
+  hc_put_u32le(f, hc_oplog_crc(f + 4, len + 4));
+}
+
+static int enc_header(hc_enc *e, const void *h) {
+  hc_oplog_header_encode(e, h);
+  return HC_OK;
+}
+
+static int encode_framed_header(const hc_oplog_header *h, int bit, uint8_t **out, size_t *out_len) {
+  size_t len;
+  int rc = hc_encode_alloc(enc_header, h, 8, 0, NULL, 0, out, &len);
+  if (rc) return rc;
+  put_frame(*out, len, 0, bit);
   *out_len = len + 8;
+  return HC_OK;
+}
+
+/* Entries as consecutive frames (all but the last marked partial when atomic). */
+typedef struct frames {
+  const hc_oplog_entry *entries;
+  size_t n;
+  bool atomic;
+  int bit;
+} frames;
+
+static int enc_frames(hc_enc *e, const void *item) {
+  static const uint8_t room[8];
+  const frames *f = item;
+  for (size_t i = 0; i < f->n; i++) {
+    size_t at = e->pos;
+    hc_enc_raw(e, room, sizeof room);
+    hc_oplog_entry_encode(e, &f->entries[i]);
+    if (e->err) return e->err;
+    size_t len = e->pos - at - 8;
+    if (len >= (1u << 30) - 8) return HC_ERR_INVALID_ARG;
+    if (e->buf) put_frame(e->buf + at, len, (f->atomic && i + 1 < f->n) ? 2 : 0, f->bit);
+  }
   return HC_OK;
 }
 
@@ -470,65 +491,26 @@ int hc_oplog_append(hc_oplog *op, const hc_oplog_entry *entries, size_t n, bool 
   int bit = (op->headers[0] + op->headers[1]) & 1;
   if (n == 0) return HC_OK;
   /* size every frame, then encode them all into one buffer for one write */
-  uint8_t small[512];
-  size_t total = 0;
-  for (size_t i = 0; i < n; i++) {
-    hc_enc e;
-    hc_enc_init(&e, NULL, 0);
-    hc_oplog_entry_encode(&e, &entries[i]);
-    if (e.err) return e.err;
-    if (e.pos >= (1u << 30) - 8) return HC_ERR_INVALID_ARG;
-    total += e.pos + 8;
-  }
-  uint8_t *all = total <= sizeof small ? small : malloc(total);
-  if (!all) return HC_ERR_NOMEM;
-  size_t pos = 0;
-  int rc = HC_OK;
-  for (size_t i = 0; i < n && rc == HC_OK; i++) {
-    hc_enc e;
-    hc_enc_init(&e, all + pos + 8, total - pos - 8);
-    hc_oplog_entry_encode(&e, &entries[i]);
-    if (e.err) {
-      rc = e.err;
-      break;
-    }
-    size_t len = e.pos;
-    int partial = (atomic && i + 1 < n) ? 2 : 0;
-    hc_put_u32le(all + pos + 4, (uint32_t)(len << 2) | (uint32_t)partial | (uint32_t)bit);
-    hc_put_u32le(all + pos, hc_oplog_crc(all + pos + 4, len + 4));
-    pos += len + 8;
-  }
-  if (rc == HC_OK) rc = hc_storage_write(op->file, HC_OPLOG_ENTRY_OFFSET + op->byte_length, all, pos);
+  uint8_t small[512], *all;
+  size_t total;
+  frames fr = {entries, n, atomic, bit};
+  int rc = hc_encode_alloc(enc_frames, &fr, 0, 0, small, sizeof small, &all, &total);
+  if (rc) return rc;
+  rc = hc_storage_write(op->file, HC_OPLOG_ENTRY_OFFSET + op->byte_length, all, total);
   if (all != small) free(all);
   if (rc) return rc;
-  op->byte_length += pos;
+  op->byte_length += total;
   op->length += n;
   return HC_OK;
 }
 
 int hc_oplog_frame_into(const hc_oplog *op, const hc_oplog_entry *en, uint8_t **buf, size_t *len,
                         size_t *cap) {
-  int bit = (op->headers[0] + op->headers[1]) & 1;
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  hc_oplog_entry_encode(&e, en);
-  if (e.err) return e.err;
-  if (e.pos >= (1u << 30) - 8) return HC_ERR_INVALID_ARG;
-  size_t need = *len + e.pos + 8;
-  if (need > *cap) {
-    size_t ncap = *cap ? *cap : 4096;
-    while (ncap < need) ncap *= 2;
-    uint8_t *nb = realloc(*buf, ncap);
-    if (!nb) return HC_ERR_NOMEM;
-    *buf = nb;
-    *cap = ncap;
-  }
-  uint8_t *f = *buf + *len;
-  hc_enc_init(&e, f + 8, e.pos);
-  hc_oplog_entry_encode(&e, en);
-  hc_put_u32le(f + 4, (uint32_t)(e.pos << 2) | (uint32_t)bit);
-  hc_put_u32le(f, hc_oplog_crc(f + 4, e.pos + 4));
-  *len = need;
+  frames fr = {en, 1, false, (op->headers[0] + op->headers[1]) & 1};
+  size_t n;
+  int rc = hc_encode_append(enc_frames, &fr, 0, buf, *len, cap, 4096, &n);
+  if (rc) return rc;
+  *len += n;
   return HC_OK;
 }
 
@@ -554,7 +536,7 @@ static int oplog_flush(hc_oplog *op, const hc_oplog_header *h, bool sync) {
   int bit = (op->headers[i] + 1) & 1;
   uint8_t *buf;
   size_t len;
-  int rc = encode_framed(h, true, bit, 0, &buf, &len);
+  int rc = encode_framed_header(h, bit, &buf, &len);
   if (rc) return rc;
   if (len > HC_OPLOG_PAGE) {
     free(buf);

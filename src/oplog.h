@@ -28,18 +28,18 @@ typedef struct hc_reorg_hint {
 typedef struct hc_oplog_header {
   bool external; /* only ext_start/ext_length are meaningful: the real header is in `header` */
   uint64_t ext_start, ext_length;
-  uint8_t key[32];
+  uint8_t key[HC_KEY_BYTES];
   bool has_manifest;
   hc_manifest manifest;
   bool has_keypair;
-  uint8_t public_key[32];
+  uint8_t public_key[HC_KEY_BYTES];
   bool has_secret_key;
-  uint8_t secret_key[64];
+  uint8_t secret_key[HC_SECRET_KEY_BYTES];
   hc_user_data *user_data; /* owned */
   size_t n_user_data;
   uint64_t fork, length;
   bool has_root_hash;
-  uint8_t root_hash[32];
+  uint8_t root_hash[HC_HASH_BYTES];
   uint8_t *signature; /* owned, NULL if none */
   size_t signature_len;
   hc_reorg_hint reorgs[16];

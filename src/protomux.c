@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "encoding.h"
+#include "grow.h"
 #include "hypercore/common.h"
 
 #define MAX_BATCH_DEPTH 2 /* a batch inside a batch is legal for the reference; no deeper */
@@ -74,20 +75,6 @@ struct hc_mux {
 };
 
 /* ---- small helpers ---- */
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap) return HC_OK;
-  size_t n = *cap ? *cap : 8;
-  while (n < need) {
-    if (n > SIZE_MAX / 2 / elem) return HC_ERR_NOMEM;
-    n *= 2;
-  }
-  void *q = realloc(*p, n * elem);
-  if (!q) return HC_ERR_NOMEM;
-  *p = q;
-  *cap = n;
-  return HC_OK;
-}
 
 static uint8_t *dup_bytes(const void *p, size_t n) {
   uint8_t *q = malloc(n ? n : 1);
@@ -160,7 +147,7 @@ static int leave(hc_mux *mux, int rc) {
 }
 
 static int push_free(hc_mux *mux, uint64_t id) {
-  int rc = grow((void **)&mux->free_ids, &mux->free_cap, mux->nfree + 1, sizeof(uint64_t));
+  int rc = hc_grow((void **)&mux->free_ids, &mux->free_cap, mux->nfree + 1, sizeof(uint64_t), 8);
   if (rc) return rc;
   mux->free_ids[mux->nfree++] = id;
   return HC_OK;
@@ -192,7 +179,7 @@ static int flush_batch(hc_mux *mux) {
 }
 
 static int batch_append(hc_mux *mux, const void *p, size_t n) {
-  int rc = grow((void **)&mux->batch, &mux->batch_cap, mux->batch_len + n, 1);
+  int rc = hc_grow((void **)&mux->batch, &mux->batch_cap, mux->batch_len + n, 1, 8);
   if (rc) return rc;
   memcpy(mux->batch + mux->batch_len, p, n);
   mux->batch_len += n;
@@ -341,6 +328,21 @@ bool hc_mux_opened(const hc_mux *mux, const char *protocol, const uint8_t *id, s
   return false;
 }
 
+/* The open frame body: varint localId, string protocol, optionalBuffer id, raw handshake. */
+typedef struct open_frame {
+  uint64_t lid;
+  const hc_mux_channel_opts *o;
+} open_frame;
+
+static int enc_open(hc_enc *e, const void *item) {
+  const open_frame *f = item;
+  hc_enc_uint(e, f->lid);
+  hc_enc_string(e, f->o->protocol, strlen(f->o->protocol));
+  hc_enc_buffer(e, f->o->id, f->o->id_len);
+  if (f->o->handshake_len) hc_enc_raw(e, f->o->handshake, f->o->handshake_len);
+  return HC_OK;
+}
+
 int hc_mux_open_channel(hc_mux *mux, const hc_mux_channel_opts *o, hc_mux_channel **out) {
   if (out) *out = NULL;
   if (!o || !o->protocol || (o->id_len && !o->id) || (o->handshake_len && !o->handshake) ||
@@ -368,26 +370,16 @@ int hc_mux_open_channel(hc_mux *mux, const hc_mux_channel_opts *o, hc_mux_channe
   /* the id we will take, and the open frame body:
    * varint localId, string protocol, optionalBuffer id, raw handshake */
   uint64_t lid = mux->nfree > 0 ? mux->free_ids[mux->nfree - 1] : (uint64_t)mux->nlocal + 1;
-  size_t plen = strlen(o->protocol);
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  hc_enc_uint(&e, lid);
-  hc_enc_string(&e, o->protocol, plen);
-  hc_enc_buffer(&e, o->id, o->id_len);
-  size_t n = e.pos + o->handshake_len;
-  uint8_t *body = ok ? malloc(n) : NULL;
-  if (!body ||
-      grow((void **)&mux->local, &mux->local_cap, mux->nlocal + 1, sizeof *mux->local) ||
-      grow((void **)&mux->outgoing, &mux->out_cap, mux->nout + 1, sizeof *mux->outgoing)) {
+  open_frame of = {lid, o};
+  uint8_t *body = NULL;
+  size_t n;
+  if (!ok || hc_encode_alloc(enc_open, &of, 0, 0, NULL, 0, &body, &n) ||
+      hc_grow((void **)&mux->local, &mux->local_cap, mux->nlocal + 1, sizeof *mux->local, 8) ||
+      hc_grow((void **)&mux->outgoing, &mux->out_cap, mux->nout + 1, sizeof *mux->outgoing, 8)) {
     free(body);
     free_channel(ch);
     return HC_ERR_NOMEM;
   }
-  hc_enc_init(&e, body, n);
-  hc_enc_uint(&e, lid);
-  hc_enc_string(&e, o->protocol, plen);
-  hc_enc_buffer(&e, o->id, o->id_len);
-  if (o->handshake_len) hc_enc_raw(&e, o->handshake, o->handshake_len);
 
   /* commit: nothing below fails before the frame is sent */
   enter(mux);
@@ -451,7 +443,7 @@ static int on_open_frame(hc_mux *mux, hc_dec *d) {
   /* the remote may grow its ids by one */
   if (rid == (uint64_t)mux->nremote + 1) {
     if (mux->nremote >= HC_MUX_MAX_REMOTE_CHANNELS) return HC_ERR_PROTOCOL;
-    int rc = grow((void **)&mux->remote, &mux->remote_cap, mux->nremote + 1, sizeof *mux->remote);
+    int rc = hc_grow((void **)&mux->remote, &mux->remote_cap, mux->nremote + 1, sizeof *mux->remote, 8);
     if (rc) return rc;
     memset(&mux->remote[mux->nremote++], 0, sizeof *mux->remote);
   }
@@ -588,7 +580,7 @@ static int decode_frame(hc_mux *mux, uint64_t ch, hc_dec *d, int depth) {
   size_t len = hc_dec_left(d);
   if (r->pending && !r->session) {
     if (mux->buffered + 512 + len > HC_MUX_MAX_BUFFERED) return HC_ERR_PROTOCOL;
-    int rc = grow((void **)&r->msgs, &r->msgs_cap, r->nmsgs + 1, sizeof *r->msgs);
+    int rc = hc_grow((void **)&r->msgs, &r->msgs_cap, r->nmsgs + 1, sizeof *r->msgs, 8);
     if (rc) return rc;
     uint8_t *copy = dup_bytes(d->p, len);
     if (!copy) return HC_ERR_NOMEM;

@@ -5,15 +5,18 @@
 #include <string.h>
 
 #include "bitfield.h"
-#include "core.h"
+#include "core_internal.h"
 #include "crypto.h"
 #include "encoding.h"
 #include "flat_tree.h"
+#include "grow.h"
 #include "hypercore/limits.h"
 #include "hypercore/preauth.h"
 #include "hypercore/replicate.h"
+#include "inflight_bits.h"
 #include "messages.h"
 #include "msgq.h"
+#include "node_set.h"
 #include "protomux.h"
 #include "remote_bitfield.h"
 #include "request_queue.h"
@@ -23,7 +26,6 @@
 #define DEFAULT_KEEPALIVE_MS 5000
 #define DEFAULT_TIMEOUT_MS 30000         /* nothing received for this long: the peer is gone */
 #define HANDSHAKE_TIMEOUT_MS 15000
-#define RBITS_MAX_PAGES 8192             /* cap of our own sparse sets (in flight, exact) */
 #define MAX_SEGMENTS_WANTED 4096
 /* Backpressure on answers: while this much output is waiting for the socket, requests from
  * the remote are queued (as the reference's receiverQueue waits for protomux drain) instead
@@ -33,179 +35,6 @@
 #define MAX_QUEUED_REQUESTS 65536 /* per channel; the reference keeps at most 512 in flight */
 #define UPGRADE_BACKOFF_MIN_MS 100
 #define UPGRADE_BACKOFF_MAX_MS 10000
-
-/* ---- a sparse bitset for remote "have" bits (hash of 4 KiB pages, capped) ---- */
-
-typedef struct rbits {
-  uint64_t *keys; /* page + 1 */
-  uint8_t **pages;
-  size_t cap, count;
-} rbits;
-
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  return x;
-}
-
-static uint8_t *rbits_page(const rbits *b, uint64_t p) {
-  if (!b->cap) return NULL;
-  size_t mask = b->cap - 1, i = (size_t)mix64(p) & mask;
-  while (b->keys[i]) {
-    if (b->keys[i] == p + 1) return b->pages[i];
-    i = (i + 1) & mask;
-  }
-  return NULL;
-}
-
-static int rbits_insert(rbits *b, uint64_t p, uint8_t *page) {
-  size_t mask = b->cap - 1, i = (size_t)mix64(p) & mask;
-  while (b->keys[i]) i = (i + 1) & mask;
-  b->keys[i] = p + 1;
-  b->pages[i] = page;
-  b->count++;
-  return HC_OK;
-}
-
-static int rbits_page_make(rbits *b, uint64_t p, uint8_t **out) {
-  uint8_t *pg = rbits_page(b, p);
-  if (pg) {
-    *out = pg;
-    return HC_OK;
-  }
-  if (b->count >= RBITS_MAX_PAGES) return HC_ERR_PROTOCOL;
-  if ((b->count + 1) * 2 > b->cap) {
-    size_t ncap = b->cap ? b->cap * 2 : 16;
-    uint64_t *nk = calloc(ncap, sizeof *nk);
-    uint8_t **np = calloc(ncap, sizeof *np);
-    if (!nk || !np) {
-      free(nk);
-      free(np);
-      return HC_ERR_NOMEM;
-    }
-    rbits old = *b;
-    b->keys = nk;
-    b->pages = np;
-    b->cap = ncap;
-    b->count = 0;
-    for (size_t i = 0; i < old.cap; i++)
-      if (old.keys[i]) rbits_insert(b, old.keys[i] - 1, old.pages[i]);
-    free(old.keys);
-    free(old.pages);
-  }
-  pg = calloc(1, HC_BITFIELD_PAGE_BYTES);
-  if (!pg) return HC_ERR_NOMEM;
-  rbits_insert(b, p, pg);
-  *out = pg;
-  return HC_OK;
-}
-
-static void rbits_free(rbits *b) {
-  for (size_t i = 0; i < b->cap; i++)
-    if (b->keys[i]) free(b->pages[i]);
-  free(b->keys);
-  free(b->pages);
-  memset(b, 0, sizeof *b);
-}
-
-static bool rbits_get(const rbits *b, uint64_t i) {
-  uint8_t *pg = rbits_page(b, i / HC_BITFIELD_PAGE_BITS);
-  if (!pg) return false;
-  uint64_t j = i % HC_BITFIELD_PAGE_BITS;
-  return (pg[j >> 3] >> (j & 7)) & 1;
-}
-
-static int rbits_set(rbits *b, uint64_t i, bool v) {
-  uint8_t *pg;
-  if (!v) {
-    pg = rbits_page(b, i / HC_BITFIELD_PAGE_BITS);
-    if (!pg) return HC_OK;
-  } else {
-    int rc = rbits_page_make(b, i / HC_BITFIELD_PAGE_BITS, &pg);
-    if (rc) return rc;
-  }
-  uint64_t j = i % HC_BITFIELD_PAGE_BITS;
-  if (v) pg[j >> 3] |= (uint8_t)(1u << (j & 7));
-  else pg[j >> 3] &= (uint8_t) ~(1u << (j & 7));
-  return HC_OK;
-}
-
-/* ---- a counted set of tree nodes (flat indices) that in-flight requests will bring ---- */
-
-typedef struct nset {
-  uint64_t *keys; /* index + 1; 0 = empty */
-  uint32_t *counts;
-  size_t cap, count;
-} nset;
-
-static size_t nset_find(const nset *s, uint64_t k) {
-  size_t mask = s->cap - 1, i = (size_t)mix64(k) & mask;
-  while (s->keys[i] && s->keys[i] != k + 1) i = (i + 1) & mask;
-  return i;
-}
-
-static bool nset_has(const nset *s, uint64_t k) {
-  return s->count && s->keys[nset_find(s, k)] != 0;
-}
-
-/* Out of memory leaves the node out: later requests then just ask for more nodes. */
-static void nset_add(nset *s, uint64_t k) {
-  if ((s->count + 1) * 2 > s->cap) {
-    size_t ncap = s->cap ? s->cap * 2 : 256;
-    nset old = *s;
-    s->keys = calloc(ncap, sizeof *s->keys);
-    s->counts = calloc(ncap, sizeof *s->counts);
-    if (!s->keys || !s->counts) {
-      free(s->keys);
-      free(s->counts);
-      *s = old;
-      return;
-    }
-    s->cap = ncap;
-    s->count = 0;
-    for (size_t i = 0; i < old.cap; i++) {
-      if (!old.keys[i]) continue;
-      size_t j = nset_find(s, old.keys[i] - 1);
-      s->keys[j] = old.keys[i];
-      s->counts[j] = old.counts[i];
-      s->count++;
-    }
-    free(old.keys);
-    free(old.counts);
-  }
-  size_t i = nset_find(s, k);
-  if (!s->keys[i]) {
-    s->keys[i] = k + 1;
-    s->counts[i] = 0;
-    s->count++;
-  }
-  s->counts[i]++;
-}
-
-static void nset_remove(nset *s, uint64_t k) {
-  if (!s->count) return;
-  size_t mask = s->cap - 1, i = nset_find(s, k);
-  if (!s->keys[i] || --s->counts[i]) return;
-  /* backward-shift deletion keeps every probe chain intact */
-  s->keys[i] = 0;
-  s->count--;
-  for (size_t j = (i + 1) & mask; s->keys[j]; j = (j + 1) & mask) {
-    size_t home = (size_t)mix64(s->keys[j] - 1) & mask;
-    if (((j - home) & mask) >= ((j - i) & mask)) {
-      s->keys[i] = s->keys[j];
-      s->counts[i] = s->counts[j];
-      s->keys[j] = 0;
-      i = j;
-    }
-  }
-}
-
-static void nset_free(nset *s) {
-  free(s->keys);
-  free(s->counts);
-  memset(s, 0, sizeof *s);
-}
 
 /* ---- state ---- */
 
@@ -258,14 +87,14 @@ typedef struct rpeer {
    * left as holes (kind 0) until they reach the front; ninflight counts the live ones */
   preq *inflight;
   size_t ninflight, inflight_head, inflight_end, inflight_cap;
-  rbits inflight_bits;
+  hc_ibits inflight_bits;
   /* Pipelining: a block request asks only for the nodes that neither the tree nor an earlier
    * in-flight request to this peer will supply (`pending`). If an answer arrives before the
    * one it counted on, it cannot be verified yet; the block is asked again with every node
    * it lacks (`exact_bits`). Without this, every block of a pipelined download would carry
    * its whole path to the root (~log2(length) nodes, hashed and stored by the reader). */
-  nset pending;
-  rbits exact_bits;
+  hc_nset pending;
+  hc_ibits exact_bits;
   bool upgrade_inflight, fork_inflight; /* fork_inflight: a fork proof or a REQ_REORG */
   uint64_t fork_requested; /* the fork we asked a proof for */
   hc_reorg reorg;          /* a fork switch searching for the first differing block */
@@ -282,7 +111,7 @@ typedef struct rpeer {
 struct hc_replicator {
   hc_ss *ss; /* NULL in pre-authenticated mode (preauth.h): the transport is `pre` */
   struct {
-    uint8_t handshake_hash[64], remote_pk[32];
+    uint8_t handshake_hash[HC_HANDSHAKE_HASH_BYTES], remote_pk[HC_KEY_BYTES];
     hc_msgq out; /* whole messages to send */
   } pre;
   hc_mux *mux;
@@ -328,9 +157,9 @@ static rpeer *find_peer(const hc_replicator *r, const hc_core *core) {
   return NULL;
 }
 
-static rpeer *find_peer_by_discovery_key(const hc_replicator *r, const uint8_t dk[32]) {
+static rpeer *find_peer_by_discovery_key(const hc_replicator *r, const uint8_t dk[HC_KEY_BYTES]) {
   for (size_t i = 0; i < r->npeers; i++)
-    if (memcmp(hc_core_discovery_key(r->peers[i]->core), dk, 32) == 0) return r->peers[i];
+    if (memcmp(hc_core_discovery_key(r->peers[i]->core), dk, HC_KEY_BYTES) == 0) return r->peers[i];
   return NULL;
 }
 
@@ -347,25 +176,20 @@ static bool peer_downloading(const rpeer *p) {
 
 /* ---- sending ---- */
 
-typedef int (*enc_fn)(hc_enc *e, const void *m);
+typedef hc_encode_fn enc_fn;
 
 static int send_msg(rpeer *p, uint64_t type, enc_fn fn, const void *m) {
   hc_replicator *r = p->r;
   if (!p->ch || p->closed || r->err) return HC_OK;
-  hc_enc e;
-  uint8_t stack[256];
-  hc_enc_init(&e, NULL, 0);
-  fn(&e, m);
-  size_t n = e.pos;
-  uint8_t *buf = n <= sizeof stack ? stack : malloc(n);
-  if (!buf) {
+  uint8_t stack[256], *buf = NULL;
+  size_t n;
+  int rc = hc_encode_alloc(fn, m, 0, 0, stack, sizeof stack, &buf, &n);
+  if (rc == HC_ERR_NOMEM) {
     fail(r, HC_ERR_NOMEM, "out of memory");
     return HC_ERR_NOMEM;
   }
-  hc_enc_init(&e, buf, n);
-  int rc = fn(&e, m);
   if (!rc) rc = hc_mux_send(r->mux, p->ch, type, buf, n);
-  if (buf != stack) free(buf);
+  if (buf && buf != stack) free(buf);
   if (rc && rc != HC_ERR_CLOSED) fail(r, rc, "send failed: %s", hc_strerror(rc));
   return rc;
 }
@@ -373,6 +197,19 @@ static int send_msg(rpeer *p, uint64_t type, enc_fn fn, const void *m) {
 static int enc_sync(hc_enc *e, const void *m) { return hc_msg_sync_encode(e, m); }
 static int enc_request(hc_enc *e, const void *m) { return hc_msg_request_encode(e, m); }
 static int enc_data(hc_enc *e, const void *m) { return hc_msg_data_encode(e, m); }
+static int enc_extension(hc_enc *e, const void *m) { return hc_msg_extension_encode(e, m); }
+
+/* A `bitfield` message straight from little-endian words. */
+typedef struct bitfield_words {
+  uint64_t start;
+  const uint32_t *words;
+  size_t n;
+} bitfield_words;
+
+static int enc_bitfield_words(hc_enc *e, const void *item) {
+  const bitfield_words *b = item;
+  return hc_msg_bitfield_encode_words(e, b->start, b->words, b->n);
+}
 static int enc_no_data(hc_enc *e, const void *m) { return hc_msg_no_data_encode(e, m); }
 static int enc_want(hc_enc *e, const void *m) { return hc_msg_want_encode(e, m); }
 static int enc_range(hc_enc *e, const void *m) { return hc_msg_range_encode(e, m); }
@@ -442,18 +279,18 @@ static void pending_chain(rpeer *p, uint64_t index, uint64_t nodes, bool add) {
   for (uint64_t l = 0; l < nodes; l++) {
     uint64_t a = it.index, sib = hc_ft_iter_sibling(&it);
     if (add) {
-      nset_add(&p->pending, a);
-      nset_add(&p->pending, sib);
+      hc_nset_add(&p->pending, a);
+      hc_nset_add(&p->pending, sib);
     } else {
-      nset_remove(&p->pending, a);
-      nset_remove(&p->pending, sib);
+      hc_nset_remove(&p->pending, a);
+      hc_nset_remove(&p->pending, sib);
     }
     hc_ft_iter_parent(&it);
   }
 }
 
 static bool node_pending(void *ctx, uint64_t index) {
-  return nset_has(&((rpeer *)ctx)->pending, index);
+  return hc_nset_has(&((rpeer *)ctx)->pending, index);
 }
 
 /* request.block.nodes for `index` (missingNodes), stopping also at a node an in-flight
@@ -471,13 +308,8 @@ static int add_inflight(rpeer *p, int kind, uint64_t index, uint64_t *id, preq *
       if (p->inflight[i].kind) p->inflight[k++] = p->inflight[i];
     p->inflight_head = 0;
     p->inflight_end = k;
-    if (k * 2 > p->inflight_cap || p->inflight_cap == 0) {
-      size_t cap = p->inflight_cap ? p->inflight_cap * 2 : 64;
-      preq *n = realloc(p->inflight, cap * sizeof *n);
-      if (!n) return HC_ERR_NOMEM;
-      p->inflight = n;
-      p->inflight_cap = cap;
-    }
+    if (hc_grow((void **)&p->inflight, &p->inflight_cap, k ? k * 2 : 1, sizeof *p->inflight, 64))
+      return HC_ERR_NOMEM;
   }
   *id = ++p->r->next_id;
   preq *q = &p->inflight[p->inflight_end++];
@@ -488,7 +320,7 @@ static int add_inflight(rpeer *p, int kind, uint64_t index, uint64_t *id, preq *
   q->optimistic = false;
   p->ninflight++;
   if (out) *out = q;
-  if (kind == REQ_BLOCK) return rbits_set(&p->inflight_bits, index, true);
+  if (kind == REQ_BLOCK) return hc_ibits_set(&p->inflight_bits, index, true);
   return HC_OK;
 }
 
@@ -512,7 +344,7 @@ static bool take_inflight(rpeer *p, uint64_t id, preq *out) {
   while (p->inflight_head < p->inflight_end && !p->inflight[p->inflight_head].kind) p->inflight_head++;
   if (p->inflight_head == p->inflight_end) p->inflight_head = p->inflight_end = 0;
   if (out->kind == REQ_BLOCK) {
-    rbits_set(&p->inflight_bits, out->index, false);
+    hc_ibits_set(&p->inflight_bits, out->index, false);
     pending_chain(p, out->index, out->nodes, false);
   }
   if (out->kind == REQ_UPGRADE) p->upgrade_inflight = false;
@@ -656,7 +488,7 @@ static void update_peer(rpeer *p) {
     while (i < e && p->ninflight < r->max_inflight) {
       i = hc_bitfield_find(&c->bitfield, i, false, e);
       if (i == UINT64_MAX || i >= e) break;
-      if (rbits_get(&p->inflight_bits, i)) {
+      if (hc_ibits_get(&p->inflight_bits, i)) {
         i++;
         continue;
       }
@@ -670,10 +502,10 @@ static void update_peer(rpeer *p) {
         continue;
       }
       uint64_t nodes = 0;
-      bool exact = rbits_get(&p->exact_bits, i), optimistic = false;
+      bool exact = hc_ibits_get(&p->exact_bits, i), optimistic = false;
       int nrc = request_nodes(p, i, exact, &nodes, &optimistic);
       if (nrc) return fail(r, nrc, "reading the tree: %s", hc_strerror(nrc));
-      if (exact) rbits_set(&p->exact_bits, i, false);
+      if (exact) hc_ibits_set(&p->exact_bits, i, false);
       hc_msg_request m;
       memset(&m, 0, sizeof m);
       uint64_t id;
@@ -881,7 +713,7 @@ static void on_data(rpeer *p, const uint8_t *payload, size_t len) {
   if (rc == HC_ERR_NOT_AVAILABLE && req.kind == REQ_BLOCK && req.optimistic) {
     /* answered before the request it counted on: ask again, with every node it lacks */
     hc_proof_cleanup(&proof);
-    if (rbits_set(&p->exact_bits, req.index, true)) return fail(r, HC_ERR_NOMEM, "out of memory");
+    if (hc_ibits_set(&p->exact_bits, req.index, true)) return fail(r, HC_ERR_NOMEM, "out of memory");
     for (size_t k = 0; k < p->nranges; k++)
       if (p->ranges[k].next > req.index) p->ranges[k].next = req.index;
     update_peer(p);
@@ -979,15 +811,11 @@ static void answer_want(rpeer *p, const hc_msg_want *m) {
       }
     }
     if (any) {
-      hc_enc e;
-      hc_enc_init(&e, NULL, 0);
-      hc_msg_bitfield_encode_words(&e, base, words, nwords);
-      size_t n = e.pos;
-      uint8_t *buf = malloc(n);
-      if (buf) {
-        hc_enc_init(&e, buf, n);
-        hc_msg_bitfield_encode_words(&e, base, words, nwords);
-        if (!e.err) hc_mux_send(p->r->mux, p->ch, HC_MSG_BITFIELD, buf, n);
+      bitfield_words bw = {base, words, nwords};
+      uint8_t *buf;
+      size_t n;
+      if (!hc_encode_alloc(enc_bitfield_words, &bw, 0, 0, NULL, 0, &buf, &n)) {
+        hc_mux_send(p->r->mux, p->ch, HC_MSG_BITFIELD, buf, n);
         free(buf);
       }
     }
@@ -1113,15 +941,11 @@ int hc_replicator_send_extension(hc_replicator *r, hc_core *core, const char *na
   m.name_len = same ? 0 : nl;
   m.message = msg;
   m.message_len = len;
-  hc_enc e;
-  hc_enc_init(&e, NULL, 0);
-  hc_msg_extension_encode(&e, &m);
-  size_t n = e.pos;
-  uint8_t *buf = malloc(n);
-  if (!buf) return HC_ERR_NOMEM;
-  hc_enc_init(&e, buf, n);
-  int rc = hc_msg_extension_encode(&e, &m);
-  if (!rc) rc = hc_mux_send(r->mux, p->ch, HC_MSG_EXTENSION, buf, n);
+  uint8_t *buf;
+  size_t n;
+  int rc = hc_encode_alloc(enc_extension, &m, 0, 0, NULL, 0, &buf, &n);
+  if (rc) return rc;
+  rc = hc_mux_send(r->mux, p->ch, HC_MSG_EXTENSION, buf, n);
   free(buf);
   if (rc) return rc;
   if (!same) {
@@ -1135,12 +959,13 @@ int hc_replicator_send_extension(hc_replicator *r, hc_core *core, const char *na
 
 /* ---- mux callbacks ---- */
 
-static void capability(hc_replicator *r, bool initiator_role, const uint8_t key[32],
-                       uint8_t out[32]) {
-  hc_buf parts[2] = {{initiator_role ? HC_NS_REPLICATE_INITIATOR : HC_NS_REPLICATE_RESPONDER, 32},
-                     {key, 32}};
+static void capability(hc_replicator *r, bool initiator_role, const uint8_t key[HC_KEY_BYTES],
+                       uint8_t out[HC_HASH_BYTES]) {
+  hc_buf parts[2] = {
+      {initiator_role ? HC_NS_REPLICATE_INITIATOR : HC_NS_REPLICATE_RESPONDER, HC_HASH_BYTES},
+      {key, HC_KEY_BYTES}};
   const uint8_t *hh = r->ss ? hc_ss_handshake_hash(r->ss) : r->pre.handshake_hash;
-  hc_crypto_hash_parts(out, parts, 2, hh, 64);
+  hc_crypto_hash_parts(out, parts, 2, hh, HC_HANDSHAKE_HASH_BYTES);
 }
 
 static int mux_send_frame(void *user, const uint8_t *frame, size_t len) {
@@ -1161,9 +986,9 @@ static int mux_on_open(void *user, hc_mux_channel *ch, const uint8_t *hs, size_t
     fail(r, HC_ERR_DECODE, "malformed channel handshake");
     return HC_ERR_DECODE;
   }
-  uint8_t expected[32];
+  uint8_t expected[HC_HASH_BYTES];
   capability(r, !r->initiator, hc_core_key(p->core), expected);
-  if (hc_crypto_memcmp(expected, h.capability, 32) != 0) {
+  if (hc_crypto_memcmp(expected, h.capability, HC_HASH_BYTES) != 0) {
     fail(r, HC_ERR_PROTOCOL, "remote sent an invalid replication capability");
     return HC_ERR_PROTOCOL;
   }
@@ -1257,9 +1082,9 @@ static void reset_channel_state(rpeer *p) {
   hc__core_reorg_cleanup(&p->reorg);
   rescan(p);
   hc_rb_free(&p->remote_bits);
-  rbits_free(&p->inflight_bits);
-  nset_free(&p->pending);
-  rbits_free(&p->exact_bits);
+  hc_ibits_free(&p->inflight_bits);
+  hc_nset_free(&p->pending);
+  hc_ibits_free(&p->exact_bits);
   p->segments_wanted = (free(p->segments_wanted), NULL);
   p->nsegments = 0;
   p->broadcasted_contig = false;
@@ -1335,7 +1160,7 @@ static int send_open(hc_replicator *r, rpeer *p) {
   o.aliases = aliases;
   o.naliases = 1;
   o.id = hc_core_discovery_key(p->core);
-  o.id_len = 32;
+  o.id_len = HC_KEY_BYTES;
   o.handshake = hs;
   o.handshake_len = e.pos;
   o.user = p;
@@ -1353,14 +1178,14 @@ static int mux_on_unknown_open(void *user, hc_mux *mux, const char *protocol, si
   hc_replicator *r = user;
   bool ours = (plen == strlen(HC_PROTOCOL_NAME) && memcmp(protocol, HC_PROTOCOL_NAME, plen) == 0) ||
               (plen == strlen(HC_PROTOCOL_ALIAS) && memcmp(protocol, HC_PROTOCOL_ALIAS, plen) == 0);
-  if (!ours || id_len != 32) return HC_OK; /* reject */
+  if (!ours || id_len != HC_KEY_BYTES) return HC_OK; /* reject */
   rpeer *known = find_peer_by_discovery_key(r, id);
   /* already paired (a second open for the same core): rejected, as _makePeer's onnochannel */
   if (known) return known->ch ? HC_OK : reopen_channel(r, known);
   if (!r->cb.on_discovery_key) return HC_OK;
   hc_core *core = r->cb.on_discovery_key(r->user, r, id);
   if (!core) return HC_OK;
-  if (memcmp(hc_core_discovery_key(core), id, 32) != 0) return HC_OK;
+  if (memcmp(hc_core_discovery_key(core), id, HC_KEY_BYTES) != 0) return HC_OK;
   int rc = hc_replicator_add_core(r, core);
   if (rc == HC_OK) find_peer(r, core)->on_demand = true;
   return rc == HC_ERR_EXISTS ? HC_OK : rc;
@@ -1375,7 +1200,8 @@ static void ss_on_message(void *user, const uint8_t *data, size_t len) {
   if (rc && !r->err) fail(r, rc, "bad protomux frame: %s", hc_strerror(rc));
 }
 
-static void ss_on_handshake(void *user, const uint8_t rpk[32], const uint8_t hh[64]) {
+static void ss_on_handshake(void *user, const uint8_t rpk[HC_KEY_BYTES],
+                            const uint8_t hh[HC_HANDSHAKE_HASH_BYTES]) {
   hc_replicator *r = user;
   r->handshake_done = true;
   if (r->cb.on_handshake) r->cb.on_handshake(r->user, r, rpk);
@@ -1467,8 +1293,8 @@ int hc_replicator_new(hc_replicator **out, const hc_replicator_opts *opts,
   r->handshake_timeout_ms = opts->version >= 2 && opts->handshake_timeout_ms
                                 ? opts->handshake_timeout_ms
                                 : HANDSHAKE_TIMEOUT_MS;
-  uint8_t sk[64], pk[32];
-  if (opts->static_secret_key) memcpy(sk, opts->static_secret_key, 64);
+  uint8_t sk[HC_SECRET_KEY_BYTES], pk[HC_KEY_BYTES];
+  if (opts->static_secret_key) memcpy(sk, opts->static_secret_key, HC_SECRET_KEY_BYTES);
   else hc_crypto_keypair(pk, sk);
   hc_ss_opts so;
   memset(&so, 0, sizeof so);
@@ -1511,8 +1337,8 @@ int hc_replicator_new_preauth(hc_replicator **out, const hc_preauth_opts *opts,
   r->timeout_ms = UINT64_MAX;
   r->handshake_timeout_ms = UINT64_MAX;
   r->max_inflight = opts->max_inflight ? opts->max_inflight : 512;
-  memcpy(r->pre.handshake_hash, opts->handshake_hash, 64);
-  memcpy(r->pre.remote_pk, opts->remote_public_key, 32);
+  memcpy(r->pre.handshake_hash, opts->handshake_hash, HC_HANDSHAKE_HASH_BYTES);
+  memcpy(r->pre.remote_pk, opts->remote_public_key, HC_KEY_BYTES);
   r->handshake_done = true;
   int rc = setup_mux(r);
   if (rc) {
@@ -1528,9 +1354,9 @@ bool hc_replicator_is_preauth(const hc_replicator *r) { return r && !r->ss; }
 static void peer_free(rpeer *p) {
   hc_core_off_update(p->core, core_event, p);
   hc_rb_free(&p->remote_bits);
-  rbits_free(&p->inflight_bits);
-  rbits_free(&p->exact_bits);
-  nset_free(&p->pending);
+  hc_ibits_free(&p->inflight_bits);
+  hc_ibits_free(&p->exact_bits);
+  hc_nset_free(&p->pending);
   hc__core_reorg_cleanup(&p->reorg);
   free(p->ranges);
   free(p->inflight);
@@ -1557,13 +1383,8 @@ int hc_replicator_add_core(hc_replicator *r, hc_core *core) {
   if (!r || !core) return HC_ERR_INVALID_ARG;
   if (r->err) return r->err;
   if (find_peer(r, core)) return HC_ERR_EXISTS;
-  if (r->npeers == r->peers_cap) {
-    size_t cap = r->peers_cap ? r->peers_cap * 2 : 4;
-    rpeer **n = realloc(r->peers, cap * sizeof *n);
-    if (!n) return HC_ERR_NOMEM;
-    r->peers = n;
-    r->peers_cap = cap;
-  }
+  if (hc_grow((void **)&r->peers, &r->peers_cap, r->npeers + 1, sizeof *r->peers, 4))
+    return HC_ERR_NOMEM;
   rpeer *p = calloc(1, sizeof *p);
   if (!p) return HC_ERR_NOMEM;
   p->r = r;
@@ -1607,13 +1428,8 @@ int hc_replicator_download(hc_replicator *r, hc_core *core, uint64_t start, uint
   rpeer *p = find_peer(r, core);
   if (!p) return HC_ERR_NOT_FOUND;
   if (start > end) return HC_ERR_INVALID_ARG;
-  if (p->nranges == p->ranges_cap) {
-    size_t cap = p->ranges_cap ? p->ranges_cap * 2 : 4;
-    range *n = realloc(p->ranges, cap * sizeof *n);
-    if (!n) return HC_ERR_NOMEM;
-    p->ranges = n;
-    p->ranges_cap = cap;
-  }
+  if (hc_grow((void **)&p->ranges, &p->ranges_cap, p->nranges + 1, sizeof *p->ranges, 4))
+    return HC_ERR_NOMEM;
   p->ranges[p->nranges].start = start;
   p->ranges[p->nranges].end = end;
   p->ranges[p->nranges].cursor = start;

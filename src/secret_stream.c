@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "grow.h"
 #include "noise.h"
 
 struct hc_ss {
@@ -15,9 +16,9 @@ struct hc_ss {
   int hs_done;
   int in_feed;
   hc_noise noise;
-  uint8_t pk[32];
-  uint8_t hash[64];
-  uint8_t remote_pk[32];
+  uint8_t pk[HC_KEY_BYTES];
+  uint8_t hash[HC_SS_HASH_BYTES];
+  uint8_t remote_pk[HC_KEY_BYTES];
   hc_crypto_ss_state tx, rx;
   int has_fixed_header;
   uint8_t fixed_header[HC_CRYPTO_SS_HEADERBYTES];
@@ -51,9 +52,10 @@ static size_t get_u24(const uint8_t *p) {
   return (size_t)p[0] | ((size_t)p[1] << 8) | ((size_t)p[2] << 16);
 }
 
-void hc_ss_stream_id(uint8_t out[32], const uint8_t handshake_hash[64], int initiator) {
-  hc_crypto_blake2b(out, 32, initiator ? HC_NS_SS_INITIATOR : HC_NS_SS_RESPONDER, 32,
-                    handshake_hash, 64);
+void hc_ss_stream_id(uint8_t out[HC_HASH_BYTES], const uint8_t handshake_hash[HC_SS_HASH_BYTES],
+                     int initiator) {
+  hc_crypto_blake2b(out, HC_HASH_BYTES, initiator ? HC_NS_SS_INITIATOR : HC_NS_SS_RESPONDER,
+                    HC_HASH_BYTES, handshake_hash, HC_SS_HASH_BYTES);
 }
 
 static int ss_fail(hc_ss *ss, int err) {
@@ -75,17 +77,9 @@ static uint8_t *out_reserve(hc_ss *ss, size_t n) {
     ss->out_len -= ss->out_off;
     ss->out_off = 0;
   }
-  if (ss->out_cap - ss->out_len < n) {
-    size_t cap = ss->out_cap ? ss->out_cap : 256;
-    while (cap - ss->out_len < n) {
-      if (cap > SIZE_MAX / 2) return NULL;
-      cap *= 2;
-    }
-    uint8_t *p = realloc(ss->out, cap);
-    if (!p) return NULL;
-    ss->out = p;
-    ss->out_cap = cap;
-  }
+  if (n > SIZE_MAX - ss->out_len ||
+      hc_grow((void **)&ss->out, &ss->out_cap, ss->out_len + n, 1, 256))
+    return NULL;
   uint8_t *p = ss->out + ss->out_len;
   ss->out_len += n;
   return p;
@@ -115,20 +109,20 @@ static int send_handshake_message(hc_ss *ss) {
 
 /* Our side of the handshake is done: stream header, queued writes, then the callback. */
 static int on_noise_complete(hc_ss *ss) {
-  memcpy(ss->hash, ss->noise.hash, 64);
-  memcpy(ss->remote_pk, ss->noise.rs, 32);
+  memcpy(ss->hash, ss->noise.hash, HC_SS_HASH_BYTES);
+  memcpy(ss->remote_pk, ss->noise.rs, HC_KEY_BYTES);
   ss->hs_done = 1;
   uint8_t *p = out_reserve(ss, 3 + HC_SS_HEADER_MSG_BYTES);
   if (!p) return HC_ERR_NOMEM;
   put_u24(p, HC_SS_HEADER_MSG_BYTES);
   hc_ss_stream_id(p + 3, ss->hash, ss->initiator);
   if (ss->has_fixed_header) {
-    memcpy(p + 3 + 32, ss->fixed_header, HC_CRYPTO_SS_HEADERBYTES);
+    memcpy(p + 3 + HC_HASH_BYTES, ss->fixed_header, HC_CRYPTO_SS_HEADERBYTES);
     /* init_pull(key, header) builds exactly the state init_push(key) -> header would build */
     int rc = hc_crypto_ss_init_pull(&ss->tx, ss->fixed_header, ss->noise.tx);
     if (rc) return rc;
   } else {
-    hc_crypto_ss_init_push(&ss->tx, p + 3 + 32, ss->noise.tx);
+    hc_crypto_ss_init_push(&ss->tx, p + 3 + HC_HASH_BYTES, ss->noise.tx);
   }
   ss->state = HC_SS_OPEN;
   /* flush writes queued during the handshake */
@@ -146,8 +140,8 @@ static int on_noise_complete(hc_ss *ss) {
   return HC_OK;
 }
 
-int hc_ss_new(hc_ss **out, int is_initiator, const uint8_t *pk, const uint8_t sk[64],
-              const hc_ss_opts *opts) {
+int hc_ss_new(hc_ss **out, int is_initiator, const uint8_t *pk,
+              const uint8_t sk[HC_SECRET_KEY_BYTES], const hc_ss_opts *opts) {
   if (!out || !sk) return HC_ERR_INVALID_ARG;
   *out = NULL;
   if (hc_crypto_init()) return HC_ERR_IO;
@@ -172,7 +166,7 @@ int hc_ss_new(hc_ss **out, int is_initiator, const uint8_t *pk, const uint8_t sk
     hc_ss_free(ss);
     return rc;
   }
-  memcpy(ss->pk, ss->noise.s_pk, 32);
+  memcpy(ss->pk, ss->noise.s_pk, HC_KEY_BYTES);
   if (ss->initiator && (rc = send_handshake_message(ss))) {
     hc_ss_free(ss);
     return rc;
@@ -206,11 +200,12 @@ static int process_frame(hc_ss *ss) {
     return HC_OK;
   }
   if (!ss->remote_ready) {
-    uint8_t id[32];
+    uint8_t id[HC_HASH_BYTES];
     if (n != HC_SS_HEADER_MSG_BYTES) return HC_ERR_PROTOCOL;
     hc_ss_stream_id(id, ss->hash, !ss->initiator);
-    if (hc_crypto_memcmp(id, m, 32) != 0) return HC_ERR_PROTOCOL;
-    if ((rc = hc_crypto_ss_init_pull(&ss->rx, m + 32, ss->noise.rx))) return HC_ERR_PROTOCOL;
+    if (hc_crypto_memcmp(id, m, HC_HASH_BYTES) != 0) return HC_ERR_PROTOCOL;
+    if ((rc = hc_crypto_ss_init_pull(&ss->rx, m + HC_HASH_BYTES, ss->noise.rx)))
+      return HC_ERR_PROTOCOL;
     ss->remote_ready = 1;
     return HC_OK;
   }
@@ -303,14 +298,9 @@ int hc_ss_write(hc_ss *ss, const uint8_t *data, size_t len) {
     return rc ? ss_fail(ss, rc) : HC_OK;
   }
   /* queue until the handshake completes */
-  if (ss->pend_cap - ss->pend_len < 3 + len) {
-    size_t cap = ss->pend_cap ? ss->pend_cap : 256;
-    while (cap - ss->pend_len < 3 + len) cap *= 2;
-    uint8_t *p = realloc(ss->pend, cap);
-    if (!p) return HC_ERR_NOMEM;
-    ss->pend = p;
-    ss->pend_cap = cap;
-  }
+  if (len > SIZE_MAX - 3 - ss->pend_len ||
+      hc_grow((void **)&ss->pend, &ss->pend_cap, ss->pend_len + 3 + len, 1, 256))
+    return HC_ERR_NOMEM;
   put_u24(ss->pend + ss->pend_len, len);
   if (len) memcpy(ss->pend + ss->pend_len + 3, data, len);
   ss->pend_len += 3 + len;

@@ -21,6 +21,7 @@
 
 #include "hypercore/common.h"
 
+#define HC_SS_HASH_BYTES 64       /* the Noise handshake hash (HC_HANDSHAKE_HASH_BYTES) */
 #define HC_SS_HEADER_MSG_BYTES 56 /* stream id + secretstream header */
 #define HC_SS_ABYTES 17
 #define HC_SS_MAX_FRAME 0xffffffu  /* largest uint24 */
@@ -32,8 +33,8 @@ typedef struct hc_ss hc_ss;
 typedef void (*hc_ss_on_message_fn)(void *user, const uint8_t *data, size_t len);
 /* The handshake completed (before the stream header is exchanged). Both pointers stay valid
  * while the stream lives. */
-typedef void (*hc_ss_on_handshake_fn)(void *user, const uint8_t remote_public_key[32],
-                                      const uint8_t handshake_hash[64]);
+typedef void (*hc_ss_on_handshake_fn)(void *user, const uint8_t remote_public_key[HC_KEY_BYTES],
+                                      const uint8_t handshake_hash[HC_SS_HASH_BYTES]);
 
 typedef struct hc_ss_opts {
   hc_ss_on_message_fn on_message;
@@ -59,7 +60,7 @@ enum {
 /* Creates a stream. pk may be NULL (derived from sk). opts may be NULL. An initiator has its
  * first handshake message ready in the output right away. */
 HC_WARN_UNUSED int hc_ss_new(hc_ss **out, int is_initiator, const uint8_t *pk,
-                             const uint8_t sk[64], const hc_ss_opts *opts);
+                             const uint8_t sk[HC_SECRET_KEY_BYTES], const hc_ss_opts *opts);
 void hc_ss_free(hc_ss *ss);
 
 /* Consumes len bytes from the peer. Returns HC_OK, or an error (HC_ERR_HANDSHAKE for a bad
@@ -93,6 +94,7 @@ const uint8_t *hc_ss_remote_public_key(const hc_ss *ss); /* 32 bytes */
 const uint8_t *hc_ss_public_key(const hc_ss *ss);        /* 32 bytes */
 
 /* streamId = BLAKE2b-256(key = handshake hash, NS_INITIATOR / NS_RESPONDER). */
-void hc_ss_stream_id(uint8_t out[32], const uint8_t handshake_hash[64], int initiator);
+void hc_ss_stream_id(uint8_t out[HC_HASH_BYTES], const uint8_t handshake_hash[HC_SS_HASH_BYTES],
+                     int initiator);
 
 #endif

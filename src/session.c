@@ -2,7 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "core_internal.h"
+#include "grow.h"
 #include "hypercore/session.h"
 
 /* ---- sessions ---- */
@@ -123,14 +124,8 @@ int hc_batch_append(hc_batch *b, const hc_buf *blocks, size_t n, uint64_t *lengt
     if (blocks[i].len > HC_MAX_BLOCK_BYTES) return HC_ERR_BLOCK_TOO_LARGE;
     if (blocks[i].len && !blocks[i].data) return HC_ERR_INVALID_ARG;
   }
-  if (b->n + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 16;
-    while (cap < b->n + n) cap *= 2;
-    hc_buf *nb = realloc(b->blocks, cap * sizeof *nb);
-    if (!nb) return HC_ERR_NOMEM;
-    b->blocks = nb;
-    b->cap = cap;
-  }
+  if (n > SIZE_MAX - b->n || hc_grow((void **)&b->blocks, &b->cap, b->n + n, sizeof *b->blocks, 16))
+    return HC_ERR_NOMEM;
   size_t k = b->n;
   for (size_t i = 0; i < n; i++) {
     uint8_t *copy = malloc(blocks[i].len ? blocks[i].len : 1);

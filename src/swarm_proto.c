@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "hypercore/common.h"
 
 static uint32_t rd32(const uint8_t *p) {
@@ -27,16 +28,7 @@ static int grow(uint8_t **buf, size_t *head, size_t *len, size_t *cap, size_t wa
   }
   if (*len + want <= *cap) return HC_OK;
   if (want > SIZE_MAX - *len) return HC_ERR_NOMEM;
-  size_t ncap = *cap ? *cap : 65536;
-  while (ncap < *len + want) {
-    if (ncap > SIZE_MAX / 2) return HC_ERR_NOMEM;
-    ncap *= 2;
-  }
-  uint8_t *n = realloc(*buf, ncap);
-  if (!n) return HC_ERR_NOMEM;
-  *buf = n;
-  *cap = ncap;
-  return HC_OK;
+  return hc_grow((void **)buf, cap, *len + want, 1, 65536);
 }
 
 int hc_swp_dec_reserve(hc_swp_dec *d, size_t want, uint8_t **ptr, size_t *avail) {

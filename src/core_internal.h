@@ -4,8 +4,10 @@
 
 #include "bitfield.h"
 #include "block_encryption.h"
+#include "block_store.h"
 #include "hypercore/core.h"
 #include "merkle.h"
+#include "merkle_reorg.h"
 #include "oplog.h"
 
 struct hc_core {
@@ -18,7 +20,7 @@ struct hc_core {
   hc_merkle tree;
   hc_bitfield bitfield;
   bool tree_inited, bitfield_inited, header_inited, tree_ready;
-  uint8_t discovery_key[32];
+  uint8_t discovery_key[HC_KEY_BYTES];
   bool compat, readonly, durable;
   bool failed;       /* memory and storage diverged after an error: reopen */
   bool signature_ok; /* current signature checked */
@@ -46,11 +48,7 @@ struct hc_core {
     uint64_t start, length;
   } *d_events;
   size_t d_nevents, d_events_cap;
-  /* read-ahead of sequential block reads: data bytes [ra_off, ra_off + ra_len) */
-  uint8_t *ra_buf;
-  size_t ra_cap; /* bytes allocated at ra_buf */
-  uint64_t ra_off, ra_next;
-  size_t ra_len;
+  hc_readahead ra; /* of sequential block reads (block_store.c) */
   struct hc_core_listener {
     hc_core_update_cb cb;
     void *user;
@@ -74,18 +72,7 @@ int hc__core_apply(hc_core *c, const hc_proof *p, bool *stored_block);
 void hc__core_defer_begin(hc_core *c);
 int hc__core_defer_end(hc_core *c);
 
-/* A switch to a remote's fork in progress (ReorgBatch of lib/merkle-tree.js): its verified
- * tree, and the search for the first block where it differs from ours. Blocks before
- * `ancestors` are known to be shared; until `finished`, a `hash` request for leaf 2*i, i in
- * [want_start, want_end), with `want_nodes` nodes, narrows it down (one level or more each). */
-typedef struct hc_reorg {
-  bool active, finished;
-  hc_merkle_batch batch; /* new roots/length/fork/signature and every verified node */
-  hc_node diff;          /* the highest node known to differ */
-  uint64_t ancestors;
-  uint64_t want_start, want_end, want_nodes;
-  uint64_t tree_length, tree_fork; /* ours when it began: a change in between voids it */
-} hc_reorg;
+/* A switch to a remote's fork (hc_reorg, the fork-point search): merkle_reorg.h. */
 
 /* Verifies a fork proof (`p`: an upgrade from 0 at a fork greater than ours, signed; checked
  * against the key alone) and starts the search. HC_ERR_BAD_PROOF / HC_ERR_BAD_SIGNATURE. */

@@ -832,6 +832,13 @@ static int data_read(hc_core *c, uint64_t off, uint8_t *buf, size_t sz) {
   if (c->ra_len && off >= c->ra_off && off - c->ra_off <= c->ra_len &&
       sz <= c->ra_len - (off - c->ra_off)) {
     memcpy(buf, c->ra_buf + (off - c->ra_off), sz);
+    if (off + sz == c->ra_off + c->ra_len) {
+      /* window used up: give it back (branch storeperf), so an open core that is not being
+       * read holds no read-ahead; a seeder of 1,000 cores kept one (up to 64 KiB) per core */
+      free(c->ra_buf);
+      c->ra_buf = NULL;
+      c->ra_cap = c->ra_len = 0;
+    }
     return HC_OK;
   }
   if (seq && sz < READAHEAD_BYTES / 4 && off < c->tree.byte_length) {

@@ -25,6 +25,7 @@ trap cleanup EXIT
 
 # start_seeder CMD...: sets SEEDER and PORT
 start_seeder() {
+  rm -f "$TMP/seed.out" # (the old one would be read before the new process truncates it)
   "$@" >"$TMP/seed.out" 2>"$TMP/seed.err" &
   SEEDER=$!
   for _ in $(seq 1 600); do

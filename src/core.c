@@ -1523,11 +1523,18 @@ static void adopt_manifest(hc_core *c, const hc_manifest *m) {
 
 static int verify_decoded(hc_core *c, const hc_proof *p, hc_merkle_batch *b, hc_manifest *m,
                           bool *nm) {
-  int rc = proof_manifest(c, p, m, nm);
-  if (rc) return rc;
+  /* our own manifest is used in place (branch storeperf): copying it (4 KB, room for 32
+   * signers) for every verified block: 400 MB of copying for 100,000 blocks */
+  const hc_manifest *use = &c->header.manifest;
+  *nm = false;
+  if (!c->header.has_manifest) {
+    int rc = proof_manifest(c, p, m, nm);
+    if (rc) return rc;
+    use = m;
+  }
   if (p->fork != c->tree.fork) return HC_ERR_BAD_PROOF; /* reorgs go through hc__core_reorg */
   if (p->has_block && p->block_value_len > HC_MAX_BLOCK_BYTES) return HC_ERR_BAD_PROOF;
-  sig_ctx ctx = {c, m};
+  sig_ctx ctx = {c, use};
   return hc_merkle_verify(&c->tree, p, verify_sig_cb, &ctx, b);
 }
 

@@ -29,6 +29,13 @@ int hc_block_store_read(hc_readahead *ra, hc_storage *data, uint64_t data_end, u
   ra->next = off + sz;
   if (ra->len && off >= ra->off && off - ra->off <= ra->len && sz <= ra->len - (off - ra->off)) {
     memcpy(buf, ra->buf + (off - ra->off), sz);
+    if (off + sz == ra->off + ra->len) {
+      /* window used up: give it back, so an open core that is not being read holds no
+       * read-ahead (a seeder of 1,000 cores kept up to 64 KiB per core) */
+      free(ra->buf);
+      ra->buf = NULL;
+      ra->cap = ra->len = 0;
+    }
     return HC_OK;
   }
   if (seq && sz < HC_READAHEAD_BYTES / 4 && off < data_end) {

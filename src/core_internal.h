@@ -84,6 +84,10 @@ int hc__core_reorg_update(hc_core *c, hc_reorg *r, const hc_proof *p);
  * tree; frees r. HC_ERR_BUSY (r kept) if our tree changed since begin. */
 int hc__core_reorg_apply(hc_core *c, hc_reorg *r, uint64_t *ancestors);
 void hc__core_reorg_cleanup(hc_reorg *r);
+
+/* The secret key (seed || public key) in the core's oplog header; HC_ERR_NOT_FOUND without
+ * one (src/core_keys.c). */
+int hc__core_secret_key(const hc_core *c, uint8_t out[64]);
 /* begin + apply at once (the search goes only as far as the fork proof's own nodes reach). */
 int hc__core_reorg(hc_core *c, const hc_proof *p, uint64_t *ancestors);
 

@@ -30,10 +30,16 @@ static int mem_grow(mem_file *f, uint64_t size) {
   while (cap < size) cap *= 2;
   uint8_t *d = realloc(f->data, (size_t)cap);
   if (!d) return HC_ERR_NOMEM;
-  memset(d + f->cap, 0, (size_t)(cap - f->cap));
+  /* [size, cap) stays unwritten: zeroing it here touched every page of the doubled buffer
+   * (a replica's oplog grew into page faults); zero_gap() fills only what a write skips */
   f->data = d;
   f->cap = cap;
   return HC_OK;
+}
+
+/* A write or truncation past the end: the bytes it skips read as zeros, as in a sparse file. */
+static void zero_gap(mem_file *f, uint64_t off) {
+  if (off > f->size) memset(f->data + f->size, 0, (size_t)(off - f->size));
 }
 
 static int mem_read(hc_storage *st, uint64_t off, void *buf, size_t len) {
@@ -53,6 +59,7 @@ static int mem_write(hc_storage *st, uint64_t off, const void *buf, size_t len) 
   if (off + len < off) return HC_ERR_INVALID_ARG;
   int rc = mem_grow(f, off + len);
   if (rc) return rc;
+  zero_gap(f, off);
   if (len) memcpy(f->data + off, buf, len);
   if (off + len > f->size) f->size = off + len;
   return HC_OK;
@@ -67,6 +74,7 @@ static int mem_writev(hc_storage *st, uint64_t off, const hc_buf *bufs, size_t n
   }
   int rc = mem_grow(f, end);
   if (rc) return rc;
+  zero_gap(f, off);
   for (size_t i = 0; i < n; i++) {
     if (bufs[i].len) memcpy(f->data + off, bufs[i].data, bufs[i].len);
     off += bufs[i].len;
@@ -87,7 +95,7 @@ static int mem_truncate(hc_storage *st, uint64_t size) {
   mem_file *f = ((mem_storage *)st)->file;
   int rc = mem_grow(f, size);
   if (rc) return rc;
-  if (size < f->size) memset(f->data + size, 0, (size_t)(f->size - size));
+  zero_gap(f, size);
   f->size = size;
   return HC_OK;
 }

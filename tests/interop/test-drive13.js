@@ -9,6 +9,7 @@
 // on a corestore 7 core is read with `bee ls --connect` equal to JS's createReadStream.
 
 const assert = require('node:assert')
+const fs = require('node:fs')
 const path = require('node:path')
 const Corestore = require('cs7')
 const Hyperdrive = require('hd13')
@@ -176,4 +177,54 @@ h.main(async () => {
   await bee.close()
   await drive.close() // closes the store too
   await store.close()
+
+  // ---- C writes a drive (corestore 6 store, compat cores, contentFeed in the header), `hypercore
+  // seed` serves it, a JS hyperdrive 13 reader on a corestore 7 store reads it over TCP
+  const local = path.join(root, 'local')
+  const ctree = files(14)
+  for (const [p, data] of ctree) {
+    fs.mkdirSync(path.join(local, path.dirname(p)), { recursive: true })
+    fs.writeFileSync(path.join(local, p), data)
+  }
+  fs.chmodSync(path.join(local, 'd1/bin/run.sh'), 0o755)
+  fs.symlinkSync('hello.txt', path.join(local, 'link'))
+  const cstore = path.join(root, 'c-store')
+  const ckey = h.cliText(['drive', 'create', cstore]).trim()
+  assert.strictEqual(h.cliText(['drive', 'mirror', cstore, ckey, local]).trim(), `added ${ctree.size + 1} unchanged 0 removed 0`)
+  h.cli(['drive', 'del', cstore, ckey, '/empty.txt'])
+  ctree.delete('/empty.txt')
+  const seed = u.spawnC(['seed', cstore, '--listen', '127.0.0.1:0'])
+  const rstore = new Corestore(path.join(root, 'cs7-reader'))
+  let conn = null
+  try {
+    const port = Number((await seed.waitLine(/^port (\d+)/, 15000))[1])
+    const d = new Hyperdrive(rstore, Buffer.from(ckey, 'hex'))
+    await d.ready()
+    conn = await u.jsConnect(rstore, port)
+    await u.withTimeout(d.core.update({ wait: true }), 15000, 'hd13 reader update')
+    assert.ok(d.core.length > 0, 'the reader sees the C drive')
+    const listed = []
+    for await (const e of d.list('/')) listed.push(e.key)
+    assert.deepStrictEqual(listed.slice().sort(), [...ctree.keys(), '/link'].sort(), 'JS hd13 list of the C drive')
+    let n = 0
+    for (const [p, data] of ctree) {
+      h.assertBuf(await u.withTimeout(d.get(p, { wait: true }), 15000, `get ${p}`), data, `JS hd13 get ${p}`)
+      n += data.length
+    }
+    assert.strictEqual((await d.entry('/d1/bin/run.sh')).value.executable, true)
+    assert.strictEqual((await d.entry('/hello.txt')).value.executable, false)
+    assert.strictEqual((await d.entry('/link')).value.linkname, 'hello.txt')
+    assert.strictEqual(await d.entry('/empty.txt'), null, 'deleted by C')
+    const big = ctree.get('/big.bin')
+    const part = []
+    for await (const c of d.createReadStream('/big.bin', { start: 70000, length: 200000 })) part.push(c)
+    h.assertBuf(Buffer.concat(part), big.subarray(70000, 270000), 'JS hd13 range read')
+    await d.close()
+    h.step(`C-written drive (${ctree.size} files, a symlink, 1 deleted) served by \`hypercore seed\`: a JS hyperdrive 13 reader on corestore 7 lists it and reads ${n} bytes byte for byte`)
+  } finally {
+    if (conn) conn.close()
+    await rstore.close()
+    seed.kill()
+    await seed.exited
+  }
 })

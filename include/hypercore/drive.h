@@ -60,6 +60,8 @@ typedef struct hc_drive_entry {
   bool has_blob;
   uint64_t block_offset, block_length, byte_offset, byte_length;
   char *metadata; /* the metadata's JSON text ("null" when none) */
+  bool block_map; /* blob.blockMap (hyperblobs dedup): the blob's blocks are a map of data
+                   * blocks and byte_length is the map's size, not the file's */
 } hc_drive_entry;
 HC_EXPORT void hc_drive_entry_free(hc_drive_entry *e);
 

@@ -43,6 +43,13 @@ function lines (buf) {
   return buf.toString().split('\n').filter(Boolean)
 }
 
+async function writeStream (drive, name, chunks, opts) {
+  const ws = drive.createWriteStream(name, opts)
+  for (const c of chunks) ws.write(c)
+  ws.end()
+  await new Promise((resolve, reject) => { ws.once('close', resolve); ws.once('error', reject) })
+}
+
 async function cOk (args) {
   const r = await u.runC(args, { timeout: 30000 })
   assert.strictEqual(r.status, 0, `\`${r.cmd}\`: ${r.stderr}`)
@@ -65,6 +72,17 @@ h.main(async () => {
   tree.delete(gone)
   await drive.put('/hello.txt', Buffer.from('hello again\n')) // overwrite
   tree.set('/hello.txt', Buffer.from('hello again\n'))
+  // hyperdrive 13's dedup write stream: a block-map blob (blob.blockMap), data blocks shared
+  // within the file and with its previous version
+  const K = 65536
+  const A = h.bytes(K, 31)
+  const B = h.bytes(K, 32)
+  const C = h.bytes(K, 33)
+  const v1 = [A, B, A, A, C.subarray(0, 777)]
+  await writeStream(drive, '/dedup.bin', v1, { dedup: true })
+  const v2 = [B, A, C, B, Buffer.from('tail')]
+  await writeStream(drive, '/dedup.bin', v2, { dedup: true, executable: true })
+  tree.set('/dedup.bin', Buffer.concat(v2))
   await drive.getBlobs()
 
   // what makes a hyperdrive 13 drive different: non-compat cores, no contentFeed in the header
@@ -119,9 +137,18 @@ h.main(async () => {
     }
     assert.strictEqual(jsEntries.get('/d1/bin/run.sh').value.executable, true)
     assert.strictEqual(jsEntries.get('/link-to-hello').value.linkname, '/hello.txt')
+    const dd = jsEntries.get('/dedup.bin').value.blob
+    assert.strictEqual(dd.blockMap, true, 'dedup wrote a block-map blob')
+    assert.strictEqual(dd.blockLength, 1, 'one map block')
+    h.assertBuf(await drive.get('/dedup.bin'), tree.get('/dedup.bin'), 'JS reads its dedup file')
+    const dedup = tree.get('/dedup.bin')
+    for (const [s, l] of [[0, 5], [K - 3, 10], [2 * K + 100, K], [4 * K, 100], [4 * K + 2, 1], [5 * K, 9]]) {
+      const r = await cOk(['drive', 'cat', key, '/dedup.bin', '--start', s, '--length', l, ...conn])
+      h.assertBuf(r.stdout, dedup.subarray(s, s + l), `dedup range ${s}+${l}`)
+    }
     const nf = await u.runC(['drive', 'cat', key, gone, ...conn])
     assert.strictEqual(nf.status, 1, 'the deleted file is gone')
-    h.step(`stat (executable, linkname, blob, metadata, seq) of ${jsEntries.size} entries and cat of every file (${catBytes} bytes) byte for byte; deleted file: exit 1`)
+    h.step(`stat (executable, linkname, blob, metadata, seq) of ${jsEntries.size} entries and cat of every file (${catBytes} bytes) byte for byte, a dedup (block-map) file and 6 ranges of it; deleted file: exit 1`)
 
     // byte ranges of the ~1 MiB file
     const big = tree.get('/big.bin')

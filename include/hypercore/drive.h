@@ -85,7 +85,7 @@ HC_EXPORT void hc_drive_list_free(hc_drive_iter *it);
 typedef int (*hc_drive_write_cb)(void *user, const uint8_t *data, size_t len);
 
 /* Reads bytes [start, start + length) of the entry's file (length UINT64_MAX: to the end),
- * fetching only the blobs blocks that hold them. HC_ERR_CORRUPT when the blob points outside
+ * fetching only the blobs blocks that hold them (and a block-map blob's map). HC_ERR_CORRUPT when the blob points outside
  * the blobs core or its blocks do not add up to its byteLength. */
 HC_EXPORT int hc_drive_read(hc_drive *drive, const hc_drive_entry *entry, uint64_t start,
                             uint64_t length, hc_drive_write_cb cb, void *user);

@@ -233,6 +233,7 @@ typedef struct entry_parse {
   const char *meta, *meta_end;
   uint64_t blob[4]; /* blockOffset, byteOffset, blockLength, byteLength */
   unsigned blob_seen;
+  bool block_map;
 } entry_parse;
 
 static bool blob_member(void *u, const char *k, size_t kl, const char *v, const char *ve) {
@@ -244,7 +245,8 @@ static bool blob_member(void *u, const char *k, size_t kl, const char *v, const 
       ep->blob_seen |= 1u << i;
     }
   }
-  return true; /* blockMap and others: ignored here (blockMap is refused below) */
+  if (kl == 8 && memcmp(k, "blockMap", 8) == 0) ep->block_map = jis(v, ve, "true");
+  return true;
 }
 
 static bool entry_member(void *u, const char *k, size_t kl, const char *v, const char *ve) {
@@ -258,8 +260,6 @@ static bool entry_member(void *u, const char *k, size_t kl, const char *v, const
       if (!jobject(v, ve, blob_member, ep)) return false;
       if (ep->blob_seen != 15) return false;
       ep->has_blob = true;
-      const char *bm = strstr(v, "\"blockMap\"");
-      if (bm && bm < ve) return false; /* block maps (hyperblobs dedup) are not supported */
     }
   } else if (kl == 8 && memcmp(k, "metadata", 8) == 0) {
     ep->meta = v;
@@ -305,6 +305,7 @@ static int parse_entry(const hc_bee_entry *be, hc_drive_entry **out) {
   e->byte_offset = ep.blob[1];
   e->block_length = ep.blob[2];
   e->byte_length = ep.blob[3];
+  e->block_map = ep.has_blob && ep.block_map;
   *out = e;
   return HC_OK;
 }
@@ -567,6 +568,55 @@ static int blob_block(hc_drive *d, uint64_t index, uint8_t **out, size_t *len) {
   return hc_core_get_alloc(d->blobs, index, out, len);
 }
 
+/* One map block of a block-map blob: uint version (0), then an array of {uint index, uint
+ * byteLength}, the file's data blocks in order (hyperblobs lib/block-map.js). Emits the part
+ * of [start, end) they hold; *pos: the file byte where the next data block starts. */
+static int read_map_block(hc_drive *d, const uint8_t *m, size_t mlen, uint64_t start,
+                          uint64_t end, uint64_t *pos, hc_drive_write_cb cb, void *user) {
+  hc_dec dec;
+  hc_dec_init(&dec, m, mlen);
+  if (hc_dec_uint(&dec) != 0 || dec.err) return HC_ERR_CORRUPT; /* version 0 only */
+  uint64_t n = hc_dec_uint_max(&dec, hc_dec_left(&dec) / 2);
+  for (uint64_t i = 0; i < n && !dec.err && *pos < end; i++) {
+    uint64_t index = hc_dec_uint(&dec), blen = hc_dec_uint(&dec);
+    if (dec.err) break;
+    if (blen > UINT64_MAX - *pos) return HC_ERR_CORRUPT;
+    uint64_t bs = *pos, be = bs + blen;
+    *pos = be;
+    if (be <= start) continue; /* skipped without fetching: the map gives its size */
+    if (index >= hc_core_length(d->blobs)) return HC_ERR_CORRUPT;
+    uint8_t *blk;
+    size_t len;
+    int rc = blob_block(d, index, &blk, &len);
+    if (rc) return rc;
+    uint64_t a = start > bs ? start : bs, b = end < be ? end : be;
+    if (len != blen) rc = HC_ERR_CORRUPT; /* the map lies about the block */
+    else if (a < b && cb(user, blk + (a - bs), (size_t)(b - a))) rc = HC_ERR_CALLBACK;
+    hc_free(blk);
+    if (rc) return rc;
+  }
+  return dec.err ? HC_ERR_CORRUPT : HC_OK;
+}
+
+/* A block-map blob (hyperblobs dedup, hyperdrive 13 createWriteStream({dedup})): its blocks
+ * are the map (at most 64, as hyperblobs allows), naming the data blocks, which may be shared
+ * with other blobs. byteLength is the map's size; the file's is the sum of the map's lengths. */
+static int read_block_map(hc_drive *d, const hc_drive_entry *e, uint64_t start,
+                          uint64_t length, hc_drive_write_cb cb, void *user) {
+  if (e->block_length > 64) return HC_ERR_CORRUPT;
+  uint64_t end = length > UINT64_MAX - start ? UINT64_MAX : start + length, pos = 0;
+  for (uint64_t i = 0; i < e->block_length && pos < end; i++) {
+    uint8_t *m;
+    size_t mlen;
+    int rc = blob_block(d, e->block_offset + i, &m, &mlen);
+    if (rc) return rc;
+    rc = read_map_block(d, m, mlen, start, end, &pos, cb, user);
+    hc_free(m);
+    if (rc) return rc;
+  }
+  return HC_OK;
+}
+
 int hc_drive_read(hc_drive *d, const hc_drive_entry *e, uint64_t start, uint64_t length,
                   hc_drive_write_cb cb, void *user) {
   if (!e->has_blob) return HC_OK;
@@ -574,6 +624,7 @@ int hc_drive_read(hc_drive *d, const hc_drive_entry *e, uint64_t start, uint64_t
   uint64_t first = e->block_offset, nblocks = e->block_length;
   if (first > UINT64_MAX - nblocks || first + nblocks > hc_core_length(d->blobs))
     return HC_ERR_CORRUPT; /* the entry points at blobs that do not exist */
+  if (e->block_map) return read_block_map(d, e, start, length, cb, user);
   if (start >= e->byte_length) return HC_OK;
   uint64_t end = length > e->byte_length - start ? e->byte_length : start + length;
   /* skip whole blocks through the tree when it can (no block fetched), else by sizes */

@@ -547,6 +547,72 @@ static int sink_cb(void *user, const uint8_t *d, size_t n) {
   return 0;
 }
 
+/* Block-map blobs (hyperblobs dedup, hyperdrive 13 createWriteStream({dedup})): the blob's
+ * block is a map {version 0, [{index, byteLength}]} naming data blocks, here reused. */
+static void put_raw_entry(hc_drive *d, const char *path, const char *json) {
+  hc_bee *files;
+  CHECK_OK(hc_bee_sub(hc_drive_bee(d), (const uint8_t *)"files", 5, NULL, 0, &files));
+  CHECK_OK(hc_bee_put(files, (const uint8_t *)path, strlen(path), (const uint8_t *)json,
+                      strlen(json), NULL));
+  hc_bee_close(files);
+}
+
+static int map_read(hc_drive *d, const char *path, uint64_t start, uint64_t len, sink *s) {
+  hc_drive_entry *e;
+  CHECK_OK(hc_drive_entry_get(d, path, &e));
+  CHECK(e->block_map);
+  s->len = 0;
+  int rc = hc_drive_read(d, e, start, len, sink_cb, s);
+  hc_drive_entry_free(e);
+  return rc;
+}
+
+static void test_block_map(void) {
+  mem_core db, blobs;
+  mem_open(&db, 21);
+  mem_open(&blobs, 22);
+  hc_drive *d;
+  CHECK_OK(hc_drive_open(&d, db.core, blobs.core, NULL));
+  /* blocks: 0 "abc", 1 "defg", 2 the map [1, 0, 1], 3 a map lying about a length, 4 a map
+   * naming a block past the end, 5 version 1, 6 a truncated map */
+  const uint8_t map[] = {0, 3, 1, 4, 0, 3, 1, 4};
+  const uint8_t lie[] = {0, 1, 0, 5};
+  const uint8_t far[] = {0, 1, 99, 3};
+  const uint8_t v1[] = {1, 1, 0, 3};
+  const uint8_t cut[] = {0, 2, 0, 3, 1};
+  hc_buf b[] = {{(uint8_t *)"abc", 3}, {(uint8_t *)"defg", 4}, {map, sizeof map},
+                {lie, sizeof lie},     {far, sizeof far},      {v1, sizeof v1},
+                {cut, sizeof cut}};
+  CHECK_OK(hc_core_append(blobs.core, b, 7, NULL, NULL));
+  char json[256];
+  const char *names[] = {"/map", "/lie", "/far", "/v1", "/cut"};
+  for (int i = 0; i < 5; i++) {
+    snprintf(json, sizeof json,
+             "{\"executable\":false,\"linkname\":null,\"blob\":{\"blockOffset\":%d,"
+             "\"byteOffset\":0,\"blockLength\":1,\"byteLength\":%zu,\"blockMap\":true},"
+             "\"metadata\":null}", i + 2, b[i + 2].len);
+    put_raw_entry(d, names[i], json);
+  }
+  sink s = {0};
+  CHECK_OK(map_read(d, "/map", 0, UINT64_MAX, &s));
+  CHECK(s.len == 11 && memcmp(s.buf, "defgabcdefg", 11) == 0);
+  CHECK_OK(map_read(d, "/map", 5, 4, &s));
+  CHECK(s.len == 4 && memcmp(s.buf, "bcde", 4) == 0);
+  CHECK_OK(map_read(d, "/map", 10, 100, &s));
+  CHECK(s.len == 1 && s.buf[0] == 'g');
+  CHECK_OK(map_read(d, "/map", 11, 5, &s));
+  CHECK(s.len == 0);
+  for (int i = 1; i < 5; i++) CHECK_RC(map_read(d, names[i], 0, UINT64_MAX, &s), HC_ERR_CORRUPT);
+  /* more than 64 map blocks: refused as hyperblobs does */
+  put_raw_entry(d, "/huge", "{\"blob\":{\"blockOffset\":0,\"byteOffset\":0,\"blockLength\":65,"
+                            "\"byteLength\":1,\"blockMap\":true}}");
+  CHECK_RC(map_read(d, "/huge", 0, UINT64_MAX, &s), HC_ERR_CORRUPT);
+  free(s.buf);
+  hc_drive_close(d);
+  mem_close(&blobs);
+  mem_close(&db);
+}
+
 static void test_drive(void) {
   mem_core db, blobs;
   mem_open(&db, 11);
@@ -681,6 +747,7 @@ int main(void) {
   test_model();
   test_hostile();
   test_drive();
+  test_block_map();
   printf("ok\n");
   return 0;
 }

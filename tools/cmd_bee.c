@@ -1055,7 +1055,7 @@ static int drive_cat(const args *a, drive_ctx *dc) {
     return fail("%s is a symlink", a->pos[dc->first_arg]);
   }
   /* the whole file of a remote drive: ask for all its blobs blocks at once */
-  if (dc->is_remote && e->has_blob && start == 0 && length >= e->byte_length)
+  if (dc->is_remote && e->has_blob && !e->block_map && start == 0 && length >= e->byte_length)
     remote_prefetch(&dc->rm, dc->blobs, e->block_offset, e->block_offset + e->block_length);
   rc = hc_drive_read(dc->drive, e, start, length, out_cb, NULL);
   hc_drive_entry_free(e);
@@ -1073,8 +1073,9 @@ static void print_drive_entry_json(const hc_drive_entry *e) {
   else fputs("null", stdout);
   if (e->has_blob)
     printf(",\"blob\":{\"blockOffset\":%" PRIu64 ",\"byteOffset\":%" PRIu64
-           ",\"blockLength\":%" PRIu64 ",\"byteLength\":%" PRIu64 "}",
-           e->block_offset, e->byte_offset, e->block_length, e->byte_length);
+           ",\"blockLength\":%" PRIu64 ",\"byteLength\":%" PRIu64 "%s}",
+           e->block_offset, e->byte_offset, e->block_length, e->byte_length,
+           e->block_map ? ",\"blockMap\":true" : "");
   else fputs(",\"blob\":null", stdout);
   printf(",\"metadata\":%s}\n", e->metadata);
 }
@@ -1168,7 +1169,7 @@ static int cmp_cb(void *user, const uint8_t *data, size_t len) {
 static bool unchanged(drive_ctx *dc, const char *path, const char *file, const struct stat *st) {
   hc_drive_entry *e;
   if (hc_drive_entry_get(dc->drive, path, &e) != HC_OK) return false;
-  bool same = e->has_blob && !e->linkname && e->byte_length == (uint64_t)st->st_size &&
+  bool same = e->has_blob && !e->block_map && !e->linkname && e->byte_length == (uint64_t)st->st_size &&
               e->executable == ((st->st_mode & S_IXUSR) != 0);
   if (same) {
     cmp_src c = {open(file, O_RDONLY), true};

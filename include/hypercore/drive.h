@@ -60,6 +60,8 @@ typedef struct hc_drive_entry {
   bool has_blob;
   uint64_t block_offset, block_length, byte_offset, byte_length;
   char *metadata; /* the metadata's JSON text ("null" when none) */
+  bool block_map; /* blob.blockMap (hyperblobs dedup): the blob's blocks are a map of data
+                   * blocks and byte_length is the map's size, not the file's */
 } hc_drive_entry;
 HC_EXPORT void hc_drive_entry_free(hc_drive_entry *e);
 
@@ -83,7 +85,7 @@ HC_EXPORT void hc_drive_list_free(hc_drive_iter *it);
 typedef int (*hc_drive_write_cb)(void *user, const uint8_t *data, size_t len);
 
 /* Reads bytes [start, start + length) of the entry's file (length UINT64_MAX: to the end),
- * fetching only the blobs blocks that hold them. HC_ERR_CORRUPT when the blob points outside
+ * fetching only the blobs blocks that hold them (and a block-map blob's map). HC_ERR_CORRUPT when the blob points outside
  * the blobs core or its blocks do not add up to its byteLength. */
 HC_EXPORT int hc_drive_read(hc_drive *drive, const hc_drive_entry *entry, uint64_t start,
                             uint64_t length, hc_drive_write_cb cb, void *user);

@@ -335,34 +335,46 @@ static void follow_on(hc_replicator *r, hc_core *core) {
   hc_replicator_set_live(r, core, true);
 }
 
-static hc_replicator *new_conn(seed *sd, bool initiator) {
-  if (sd->nconns == sd->conns_cap) {
-    size_t cap = sd->conns_cap ? sd->conns_cap * 2 : 8;
-    hc_replicator **n = realloc(sd->conns, cap * sizeof *n);
-    if (!n) return NULL;
-    sd->conns = n;
-    sd->conns_cap = cap;
-  }
-  hc_replicator_opts o;
-  memset(&o, 0, sizeof o);
-  o.version = HC_REPLICATOR_OPTS_VERSION;
-  o.is_initiator = initiator;
-  hc_replicator_callbacks cb;
-  memset(&cb, 0, sizeof cb);
-  cb.version = HC_REPLICATOR_CALLBACKS_VERSION;
+/* Room for one more connection in sd->conns (false: out of memory). */
+static bool reserve_conn(seed *sd) {
+  if (sd->nconns < sd->conns_cap) return true;
+  size_t cap = sd->conns_cap ? sd->conns_cap * 2 : 8;
+  hc_replicator **n = realloc(sd->conns, cap * sizeof *n);
+  if (!n) return false;
+  sd->conns = n;
+  sd->conns_cap = cap;
+  return true;
+}
+
+/* The callbacks of every seed connection (TCP or swarm). */
+static hc_replicator_callbacks conn_callbacks(void) {
+  hc_replicator_callbacks cb = HC_REPLICATOR_CALLBACKS_INIT;
   cb.on_peer_add = cb_peer_add;
   cb.on_peer_remove = cb_peer_remove;
   cb.on_download = cb_download;
   cb.on_upload = cb_upload;
   cb.on_remote_sync = cb_remote_sync;
   cb.on_warning = cb_warning;
-  hc_replicator *r;
-  if (hc_store_replicator_new(sd->store, &r, &o, &cb, sd) != HC_OK) return NULL;
+  return cb;
+}
+
+/* A new connection's replicator r follows every followed key and is counted. */
+static hc_replicator *add_conn(seed *sd, hc_replicator *r) {
   for (size_t i = 0; i < sd->nfollowed; i++) follow_on(r, sd->cores[sd->followed[i]].core);
   sd->conns[sd->nconns++] = r;
   sd->peers_total++;
   sd->changed = true;
   return r;
+}
+
+static hc_replicator *new_conn(seed *sd, bool initiator) {
+  if (!reserve_conn(sd)) return NULL;
+  hc_replicator_opts o = HC_REPLICATOR_OPTS_INIT;
+  o.is_initiator = initiator;
+  hc_replicator_callbacks cb = conn_callbacks();
+  hc_replicator *r;
+  if (hc_store_replicator_new(sd->store, &r, &o, &cb, sd) != HC_OK) return NULL;
+  return add_conn(sd, r);
 }
 
 static void forget_conn(seed *sd, hc_replicator *r) {
@@ -603,29 +615,11 @@ static void progress(seed *sd) {
 static hc_replicator *swarm_make(void *user, hc_discovery *d, const hc_preauth_opts *o) {
   (void)d;
   seed *sd = user;
-  if (sd->nconns == sd->conns_cap) {
-    size_t cap = sd->conns_cap ? sd->conns_cap * 2 : 8;
-    hc_replicator **n = realloc(sd->conns, cap * sizeof *n);
-    if (!n) return NULL;
-    sd->conns = n;
-    sd->conns_cap = cap;
-  }
-  hc_replicator_callbacks cb;
-  memset(&cb, 0, sizeof cb);
-  cb.version = HC_REPLICATOR_CALLBACKS_VERSION;
-  cb.on_peer_add = cb_peer_add;
-  cb.on_peer_remove = cb_peer_remove;
-  cb.on_download = cb_download;
-  cb.on_upload = cb_upload;
-  cb.on_remote_sync = cb_remote_sync;
-  cb.on_warning = cb_warning;
+  if (!reserve_conn(sd)) return NULL;
+  hc_replicator_callbacks cb = conn_callbacks();
   hc_replicator *r;
   if (hc_store_replicator_new_preauth(sd->store, &r, o, &cb, sd) != HC_OK) return NULL;
-  for (size_t i = 0; i < sd->nfollowed; i++) follow_on(r, sd->cores[sd->followed[i]].core);
-  sd->conns[sd->nconns++] = r;
-  sd->peers_total++;
-  sd->changed = true;
-  return r;
+  return add_conn(sd, r);
 }
 
 static int swarm_on_connection(void *user, hc_discovery *d, hc_replicator *r,
